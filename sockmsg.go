@@ -1,0 +1,689 @@
+package sockmsg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxMessageSize is the largest message a stream conversation sends or receives
+// unless [Config.MaxMessageSize] says otherwise: 64 KiB.
+const DefaultMaxMessageSize = 64 << 10
+
+// Config holds the options of the conversations that [Config.Dial], [Config.Listen] and
+// [Config.NewConversation] make. A nil *Config, and the zero value of every field, mean
+// the defaults. The Config is read, never changed, and may be reused.
+type Config struct {
+	// Framing is how messages are cut from the byte stream.
+	// Default: Lines on streams, Datagram on packet networks.
+	Framing Framing
+
+	// MaxMessageSize is the largest message, in bytes, that Send accepts and Recv
+	// delivers. A received frame over the limit is refused before it is buffered and ends
+	// the conversation with a [MessageSizeError]. With Raw framing it is the read size.
+	// Default (0): DefaultMaxMessageSize. Negative values are refused.
+	MaxMessageSize int
+
+	// CloseKeys are the messages that mean goodbye. Default (nil): [DefaultCloseKeys].
+	CloseKeys []string
+
+	// DisableCloseKeys turns close-key detection off: every message is delivered as it
+	// is, and Goodbye only closes. Default: false.
+	DisableCloseKeys bool
+}
+
+// settings is a Config resolved for one network.
+type settings struct {
+	network string
+	framing Framing
+	limit   int
+	keys    *keySet
+}
+
+func (c *Config) resolve(network string) (settings, error) {
+	var cfg Config
+	if c != nil {
+		cfg = *c
+	}
+	packet, err := isPacketNetwork(network)
+	if err != nil {
+		return settings{}, err
+	}
+	s := settings{network: network, framing: cfg.Framing, limit: cfg.MaxMessageSize}
+	switch {
+	case s.framing == DefaultFraming && packet:
+		s.framing = Datagram
+	case s.framing == DefaultFraming:
+		s.framing = Lines
+	case s.framing < DefaultFraming || s.framing > Datagram:
+		return settings{}, fmt.Errorf("%w: unknown framing %d", ErrInvalidConfig, int(s.framing))
+	case packet && s.framing != Datagram:
+		return settings{}, fmt.Errorf("%w: %s framing cannot be used on %q: a datagram is already one message; use Datagram (or leave Framing unset)", ErrInvalidConfig, s.framing, network)
+	case !packet && s.framing == Datagram:
+		return settings{}, fmt.Errorf("%w: Datagram framing needs a packet network (udp, udp4, udp6, unixgram), not %q; use Lines, LengthPrefixed or Raw", ErrInvalidConfig, network)
+	}
+	switch {
+	case s.limit < 0:
+		return settings{}, fmt.Errorf("%w: MaxMessageSize is %d; it must be positive, or 0 for the default", ErrInvalidConfig, s.limit)
+	case s.limit == 0 && packet:
+		s.limit = defaultDatagramSize(network)
+	case s.limit == 0:
+		s.limit = DefaultMaxMessageSize
+	case s.framing == LengthPrefixed && uint64(s.limit) > 1<<32-1:
+		return settings{}, fmt.Errorf("%w: MaxMessageSize %d does not fit the 4-byte length header", ErrInvalidConfig, s.limit)
+	}
+	switch {
+	case cfg.DisableCloseKeys:
+		s.keys = nil
+	case cfg.CloseKeys == nil:
+		s.keys = defaultKeySet
+	default:
+		s.keys = newKeySet(cfg.CloseKeys)
+	}
+	return s, nil
+}
+
+// Dial connects to the address on the named network with the default [Config]. See
+// [Config.Dial].
+func Dial(network, address string) (*Conversation, error) {
+	return (*Config)(nil).Dial(context.Background(), network, address)
+}
+
+// DialContext is [Dial] bounded by ctx: a context that ends before the connection is
+// made stops the attempt. Once connected, ctx no longer matters.
+func DialContext(ctx context.Context, network, address string) (*Conversation, error) {
+	return (*Config)(nil).Dial(ctx, network, address)
+}
+
+// Listen announces on the local address with the default [Config]. See [Config.Listen].
+func Listen(network, address string) (*Listener, error) {
+	return (*Config)(nil).Listen(context.Background(), network, address)
+}
+
+// Dial connects to the address on the named network and returns a conversation with
+// that peer. It is the client's socket() and connect() in one call. Networks are named
+// as in [net.Dial]: "tcp", "tcp4", "tcp6" and "unix" for streams, "udp", "udp4", "udp6"
+// and "unixgram" for datagrams. Addresses are "host:port" for IP networks and a file
+// path for unix networks. ctx bounds the dialling only.
+func (c *Config) Dial(ctx context.Context, network, address string) (*Conversation, error) {
+	s, err := c.resolve(network)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := s.dial(ctx, address)
+	if err != nil {
+		return nil, wrapErr("dial", err)
+	}
+	return newConversation(conn, s), nil
+}
+
+// Listen announces on the local address and returns a [Listener] whose Accept hands out
+// conversations. It is the server's socket(), bind() and listen() in one call. Networks
+// and addresses are as in [Config.Dial]; a port of 0 ("127.0.0.1:0") picks a free port,
+// which [Listener.Addr] then reports. ctx bounds the set-up only.
+func (c *Config) Listen(ctx context.Context, network, address string) (*Listener, error) {
+	s, err := c.resolve(network)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := s.listen(ctx, address)
+	if err != nil {
+		return nil, wrapErr("listen", err)
+	}
+	return &Listener{ln: ln, settings: s}, nil
+}
+
+// NewConversation makes a conversation over a connection the caller already has, such
+// as a *tls.Conn or one end of [net.Pipe]. Its network is conn.LocalAddr().Network();
+// "udp" and "unixgram" connections get Datagram framing, everything else is a stream.
+// The conversation owns conn from now on and closes it on Close.
+func (c *Config) NewConversation(conn net.Conn) (*Conversation, error) {
+	network := "tcp"
+	if a := conn.LocalAddr(); a != nil {
+		if n := a.Network(); n == "udp" || n == "unixgram" || n == "unix" {
+			network = n
+		}
+	}
+	s, err := c.resolve(network)
+	if err != nil {
+		return nil, err
+	}
+	return newConversation(conn, s), nil
+}
+
+// streamNetworks and packetNetworks are the networks sockmsg opens.
+var (
+	streamNetworks = []string{"tcp", "tcp4", "tcp6", "unix"}
+	packetNetworks = []string{"udp", "udp4", "udp6", "unixgram"}
+)
+
+func supportedNetworks() []string {
+	return append(append([]string(nil), streamNetworks...), packetNetworks...)
+}
+
+func isPacketNetwork(network string) (bool, error) {
+	for _, n := range streamNetworks {
+		if n == network {
+			return false, nil
+		}
+	}
+	for _, n := range packetNetworks {
+		if n == network {
+			return true, nil
+		}
+	}
+	return false, &NetworkError{Network: network}
+}
+
+func (s settings) dial(ctx context.Context, address string) (net.Conn, error) {
+	if s.framing == Datagram {
+		return dialPacket(ctx, s, address)
+	}
+	return dialStream(ctx, s, address)
+}
+
+func (s settings) listen(ctx context.Context, address string) (acceptor, error) {
+	if s.framing == Datagram {
+		return listenPacket(ctx, s, address)
+	}
+	return listenStream(ctx, s, address)
+}
+
+// acceptor is what a Listener accepts from: a *net.TCPListener, a *net.UnixListener, or
+// the UDP demultiplexer.
+type acceptor interface {
+	Accept() (net.Conn, error)
+	Addr() net.Addr
+	Close() error
+	SetDeadline(t time.Time) error
+}
+
+// Listener hands out a [Conversation] for every peer that connects. It has no Send or
+// Recv: a server talks through the conversations Accept returns, never through the
+// listening socket. All its methods are safe for concurrent use.
+type Listener struct {
+	ln       acceptor
+	settings settings
+	acceptMu sync.Mutex // one Accept at a time, so a context can bound it with a deadline
+	closed   atomic.Bool
+	counters listenerCounters
+}
+
+// Accept waits for the next peer and returns a conversation with it. Close unblocks it.
+func (l *Listener) Accept() (*Conversation, error) {
+	return l.AcceptContext(context.Background())
+}
+
+// AcceptContext is [Listener.Accept] bounded by ctx: when ctx ends it returns ctx's error
+// (wrapped), and the listener stays open for the next call.
+func (l *Listener) AcceptContext(ctx context.Context) (*Conversation, error) {
+	l.acceptMu.Lock()
+	defer l.acceptMu.Unlock()
+	if l.closed.Load() {
+		return nil, wrapErr("accept", net.ErrClosed)
+	}
+	unbind, err := bindContext(ctx, "accept", l.ln.SetDeadline, func() time.Time { return time.Time{} })
+	if err != nil {
+		return nil, err
+	}
+	conn, err := l.ln.Accept()
+	if err = unbind(err); err != nil {
+		return nil, wrapErr("accept", err)
+	}
+	c := newConversation(conn, l.settings)
+	l.counters.accepted.Add(1)
+	l.counters.open.Add(1)
+	c.onClose = func() { l.counters.open.Add(-1) }
+	return c, nil
+}
+
+// Addr returns the address the listener listens on, with the port it was given.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Close stops listening and unblocks Accept. Conversations already accepted go on (for
+// UDP, see the package doc). A second Close returns an error matching [net.ErrClosed].
+func (l *Listener) Close() error {
+	if l.closed.Swap(true) {
+		return wrapErr("close", net.ErrClosed)
+	}
+	return wrapErr("close", l.ln.Close())
+}
+
+// Conversation is an exchange of whole messages with one peer.
+//
+// All methods are safe for concurrent use: concurrent Sends, and concurrent Recvs, are
+// serialised so that messages never interleave, and Close unblocks a blocked Send or Recv.
+type Conversation struct {
+	conn net.Conn
+	settings
+
+	sendMu  sync.Mutex
+	sendErr error                  // sticky: a Send was cut off mid-message
+	wbuf    []byte                 // small frames are assembled here and written at once
+	iov     [2][]byte              // large frames: header and payload for one writev
+	wv      net.Buffers            // points into iov while writing
+	hdr     [lengthHeaderSize]byte // LengthPrefixed header of a large frame
+
+	recvMu  sync.Mutex
+	recvErr error  // sticky: the peer left, said goodbye, or broke the framing
+	rbuf    []byte // bytes read but not yet delivered are rbuf[r:w]
+	r, w    int
+	eof     bool
+
+	closed   atomic.Bool
+	onClose  func() // run once by Close, if set
+	counters convCounters
+
+	dlMu    sync.Mutex // guards the deadlines the program set
+	readDL  time.Time
+	writeDL time.Time
+}
+
+// smallFrame is the frame size up to which Send copies into one buffer and makes one
+// write; larger frames are written with writev straight from the caller's slice.
+const smallFrame = 4 << 10
+
+// initialReadBuffer is the read buffer a stream conversation starts with; it grows, up to
+// the maximum message size, only when a message needs it.
+const initialReadBuffer = 4 << 10
+
+func newConversation(conn net.Conn, s settings) *Conversation {
+	return &Conversation{conn: conn, settings: s}
+}
+
+// Network returns the conversation's network name, such as "tcp" or "unix".
+func (c *Conversation) Network() string { return c.network }
+
+// Framing returns the conversation's framing.
+func (c *Conversation) Framing() Framing { return c.framing }
+
+// MaxMessageSize returns the largest message the conversation sends or receives.
+func (c *Conversation) MaxMessageSize() int { return c.limit }
+
+// LocalAddr returns this side's address.
+func (c *Conversation) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr returns the peer's address.
+func (c *Conversation) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines, as [net.Conn.SetDeadline] does: a Send
+// or Recv still running at t fails with an error matching [os.ErrDeadlineExceeded], and
+// the conversation stays usable. The zero time means no deadline.
+func (c *Conversation) SetDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.readDL, c.writeDL = t, t
+	return wrapErr("set deadline", c.conn.SetDeadline(t))
+}
+
+// SetReadDeadline sets the deadline of Recv. See [Conversation.SetDeadline].
+func (c *Conversation) SetReadDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.readDL = t
+	return wrapErr("set deadline", c.conn.SetReadDeadline(t))
+}
+
+// SetWriteDeadline sets the deadline of Send. See [Conversation.SetDeadline].
+func (c *Conversation) SetWriteDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.writeDL = t
+	return wrapErr("set deadline", c.conn.SetWriteDeadline(t))
+}
+
+// Send sends msg as one message. A message the framing cannot carry is refused with
+// [ErrInvalidMessage] or [ErrMessageTooLarge] and nothing is sent. Send does not keep msg.
+func (c *Conversation) Send(msg []byte) error {
+	return c.SendContext(context.Background(), msg)
+}
+
+// SendString sends s as one message. See [Conversation.Send].
+func (c *Conversation) SendString(s string) error {
+	// The conversion does not escape: write copies or writes it before returning.
+	return c.Send([]byte(s))
+}
+
+// SendContext is [Conversation.Send] bounded by ctx. When ctx ends first, SendContext
+// returns an error matching ctx.Err() and the conversation stays open; if part of the
+// message had already gone out, later Sends fail, since the peer can no longer find
+// where messages begin.
+func (c *Conversation) SendContext(ctx context.Context, msg []byte) error {
+	if err := checkSend(c.framing, msg, c.limit); err != nil {
+		return err
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.closed.Load() {
+		return wrapErr("send", net.ErrClosed)
+	}
+	if c.sendErr != nil {
+		return c.sendErr
+	}
+	var unbind func(error) error
+	if ctx.Done() != nil { // checked here so that Send allocates nothing
+		var err error
+		if unbind, err = bindContext(ctx, "send", c.conn.SetWriteDeadline, c.writeDeadline); err != nil {
+			return err
+		}
+	}
+	n, total, err := c.write(msg)
+	if unbind != nil {
+		err = unbind(err)
+	}
+	if err == nil {
+		c.counters.messagesSent.Add(1)
+		c.counters.bytesSent.Add(uint64(len(msg)))
+	}
+	if err != nil {
+		err = wrapErr("send", err)
+		if n > 0 && n < total {
+			c.sendErr = &Error{Op: "send", Err: fmt.Errorf("stream broken: an earlier Send stopped after %d of %d bytes: %w", n, total, err),
+				Hint: "the peer cannot find message boundaries any more; Close and reconnect"}
+		}
+		return err
+	}
+	return nil
+}
+
+// write frames and writes msg. It reports how many bytes of the frame went out.
+func (c *Conversation) write(msg []byte) (n, total int, err error) {
+	switch c.framing {
+	case Lines:
+		total = len(msg) + 1
+		if total <= smallFrame {
+			c.wbuf = append(append(c.wbuf[:0], msg...), '\n')
+			n, err = c.conn.Write(c.wbuf)
+			return n, total, err
+		}
+		c.iov = [2][]byte{msg, newline}
+	case LengthPrefixed:
+		total = lengthHeaderSize + len(msg)
+		if total <= smallFrame {
+			c.wbuf = append(append(c.wbuf[:0], 0, 0, 0, 0), msg...)
+			putLength(c.wbuf, len(msg))
+			n, err = c.conn.Write(c.wbuf)
+			return n, total, err
+		}
+		putLength(c.hdr[:], len(msg))
+		c.iov = [2][]byte{c.hdr[:], msg}
+	default: // Raw and Datagram send the bytes as they are
+		n, err = c.conn.Write(msg)
+		return n, len(msg), err
+	}
+	// One writev for header and payload: one system call, no copy of a large payload.
+	c.wv = c.iov[:]
+	written, err := c.wv.WriteTo(c.conn)
+	c.iov = [2][]byte{} // do not keep the caller's slice
+	return int(written), total, err
+}
+
+var newline = []byte{'\n'}
+
+// Recv waits for the next message and returns it in a new slice.
+//
+// It returns [io.EOF] when the peer closed the conversation cleanly, a *[CloseKeyError]
+// (matching [ErrCloseKey]) when the peer sent a close key, a *[MessageSizeError] when the
+// peer sent a message over the limit, and an *[Error] for socket failures. After any of
+// these but a deadline or a cancelled context, every later Recv returns the same error.
+func (c *Conversation) Recv() ([]byte, error) {
+	return c.RecvContext(context.Background())
+}
+
+// RecvString is [Conversation.Recv] returning a string.
+func (c *Conversation) RecvString() (string, error) {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	msg, err := c.next(context.Background())
+	return string(msg), err
+}
+
+// RecvContext is [Conversation.Recv] bounded by ctx. When ctx ends first it returns an
+// error matching ctx.Err() and the conversation stays usable: a message that was half
+// read is kept and completed by the next Recv.
+func (c *Conversation) RecvContext(ctx context.Context) ([]byte, error) {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	msg, err := c.next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]byte, 0, len(msg)), msg...), nil
+}
+
+// AppendRecv waits for the next message, appends it to dst and returns the extended
+// slice. Passing the previous result sliced to zero length (buf[:0]) reuses its memory,
+// so a loop of AppendRecv calls does not allocate once the buffer has grown. Errors are
+// those of [Conversation.Recv]; on error dst is returned unchanged.
+func (c *Conversation) AppendRecv(dst []byte) ([]byte, error) {
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	msg, err := c.next(context.Background())
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, msg...), nil
+}
+
+// next returns the next message, which stays valid until the next read. recvMu is held.
+func (c *Conversation) next(ctx context.Context) ([]byte, error) {
+	if c.recvErr != nil {
+		return nil, c.recvErr
+	}
+	if c.closed.Load() {
+		return nil, wrapErr("recv", net.ErrClosed)
+	}
+	var unbind func(error) error
+	if ctx.Done() != nil { // checked here so that Recv allocates nothing
+		var err error
+		if unbind, err = bindContext(ctx, "recv", c.conn.SetReadDeadline, c.readDeadline); err != nil {
+			return nil, err
+		}
+	}
+	msg, err := c.read()
+	if unbind != nil {
+		err = unbind(err)
+	}
+	if err != nil {
+		err = wrapErr("recv", err)
+		if !c.isTransient(err) {
+			c.recvErr = err
+		}
+		return nil, err
+	}
+	c.counters.messagesReceived.Add(1)
+	c.counters.bytesReceived.Add(uint64(len(msg)))
+	if key, ok := match(c.keys, msg); ok {
+		c.recvErr = &CloseKeyError{Key: key, Text: string(trimSpace(msg))}
+		return nil, c.recvErr
+	}
+	return msg, nil
+}
+
+// isTransient reports whether a Recv error leaves the conversation usable: a deadline,
+// an ended context, or an oversize datagram (which was dropped whole).
+func (c *Conversation) isTransient(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &ne) && ne.Timeout()) ||
+		(c.framing == Datagram && errors.Is(err, ErrMessageTooLarge))
+}
+
+// read reads until one whole message is buffered and returns it.
+func (c *Conversation) read() ([]byte, error) {
+	if c.framing == Datagram {
+		return c.readDatagram()
+	}
+	split := splitLine
+	switch c.framing {
+	case LengthPrefixed:
+		split = splitLength
+	case Raw:
+		split = splitRaw
+	}
+	for {
+		adv, msg, need, err := split(c.rbuf[c.r:c.w], c.limit, c.eof)
+		switch {
+		case err == nil:
+			c.r += adv
+			if c.r == c.w {
+				c.r, c.w = 0, 0
+			}
+			return msg, nil
+		case err != errNeedMore:
+			// The framing is broken (an oversize frame, or a peer gone mid-frame): the
+			// rest of the stream cannot be read safely, so the conversation ends here.
+			_ = c.conn.Close()
+			return nil, err
+		case c.eof:
+			return nil, io.EOF
+		}
+		if err := c.fill(need); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// fill reads more bytes into rbuf, making room for at least need buffered bytes.
+func (c *Conversation) fill(need int) error {
+	if c.rbuf == nil {
+		size := initialReadBuffer
+		if c.framing == Raw {
+			size = c.limit // one read is one message of up to limit bytes
+		}
+		c.rbuf = make([]byte, min(size, c.limit+lengthHeaderSize))
+	}
+	need = max(need, c.w-c.r+1)
+	if c.r > 0 && (c.w == len(c.rbuf) || len(c.rbuf)-c.r < need) {
+		c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+		c.r = 0
+	}
+	if len(c.rbuf) < need {
+		// Grow, never past what the largest frame needs: the split functions refuse
+		// anything larger before it is read.
+		size := min(max(need, 2*len(c.rbuf)), c.limit+lengthHeaderSize)
+		c.rbuf = append(c.rbuf[:c.w], make([]byte, size-c.w)...)
+	}
+	n, err := c.conn.Read(c.rbuf[c.w:])
+	c.w += n
+	if err == io.EOF {
+		c.eof = true
+		return nil
+	}
+	return err
+}
+
+// readDatagram reads one datagram. The buffer holds one byte more than the limit, so a
+// datagram over the limit shows itself instead of being cut short in silence.
+func (c *Conversation) readDatagram() ([]byte, error) {
+	if c.rbuf == nil {
+		c.rbuf = make([]byte, c.limit+1)
+	}
+	n, err := c.conn.Read(c.rbuf)
+	if err != nil {
+		return nil, err
+	}
+	if n > c.limit {
+		return nil, &MessageSizeError{Op: "recv", Size: -1, Max: c.limit}
+	}
+	return c.rbuf[:n], nil
+}
+
+// Goodbye says goodbye the way the seed's programs do: it sends key, a close key, and
+// closes the conversation. An empty key sends the conversation's first close key ("bye"
+// by default). With close keys disabled Goodbye only closes. A key that is not one of
+// the conversation's close keys is refused with [ErrInvalidMessage] and nothing happens.
+func (c *Conversation) Goodbye(key string) error {
+	if key == "" {
+		key = c.keys.first()
+	} else if _, ok := match(c.keys, key); !ok {
+		return fmt.Errorf("%w: %q is not one of this conversation's close keys, so the peer would not take it as goodbye", ErrInvalidMessage, key)
+	}
+	var err error
+	if key != "" {
+		err = c.SendString(key)
+	}
+	return errors.Join(err, c.Close())
+}
+
+// Close ends the conversation and unblocks a Send or Recv in progress, which then
+// return an error matching [net.ErrClosed]. A second Close returns such an error too.
+func (c *Conversation) Close() error {
+	if c.closed.Swap(true) {
+		return wrapErr("close", net.ErrClosed)
+	}
+	if c.onClose != nil {
+		c.onClose()
+	}
+	err := c.conn.Close()
+	if errors.Is(err, net.ErrClosed) {
+		// Recv closed the socket itself when the framing broke; that is no error here.
+		err = nil
+	}
+	return wrapErr("close", err)
+}
+
+func (c *Conversation) readDeadline() time.Time {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	return c.readDL
+}
+
+func (c *Conversation) writeDeadline() time.Time {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	return c.writeDL
+}
+
+// aLongTimeAgo is a deadline in the past: setting it unblocks a pending I/O call.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// bindContext makes ctx bound one I/O call through the socket deadline that set
+// changes, without closing anything. The returned unbind must be called with the call's
+// error once it returns: it puts back the deadline the program set (from current) and
+// turns a deadline error caused by ctx into ctx's error.
+func bindContext(ctx context.Context, op string, set func(time.Time) error, current func() time.Time) (unbind func(error) error, err error) {
+	if ctx.Done() == nil {
+		return func(err error) error { return err }, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Op: op, Err: err, Hint: "the context had ended before the call"}
+	}
+	if d, ok := ctx.Deadline(); ok {
+		if user := current(); user.IsZero() || d.Before(user) {
+			_ = set(d)
+		}
+	}
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = set(aLongTimeAgo)
+		close(done)
+	})
+	return func(err error) error {
+		if !stop() {
+			<-done // the AfterFunc ran: wait until it has set the deadline before resetting it
+		}
+		_ = set(current())
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		cerr := ctx.Err()
+		if d, ok := ctx.Deadline(); cerr == nil && ok && !time.Now().Before(d) {
+			cerr = context.DeadlineExceeded
+		}
+		if cerr == nil {
+			return err // the program's own deadline
+		}
+		return &Error{Op: op, Err: cerr, Hint: "the context ended; the conversation is still usable"}
+	}, nil
+}
+
+func putLength(b []byte, n int) {
+	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+}

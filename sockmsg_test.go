@@ -1,0 +1,677 @@
+package sockmsg_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sockmsg/sockmsg"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRoundTripEachFraming(t *testing.T) {
+	messages := map[sockmsg.Framing][]string{
+		sockmsg.Lines:          {"merhaba", "", "çok güzel: ğüşıöç ĞÜŞİÖÇ", strings.Repeat("x", 10000), "tab\tand \r inside"},
+		sockmsg.LengthPrefixed: {"merhaba", "", "line\nbreaks\r\n", "\x00\xff binary \x00", strings.Repeat("y", 70000)},
+		sockmsg.Raw:            {"merhaba", "çok güzel", "bir"},
+	}
+	for framing, msgs := range messages {
+		t.Run(framing.String(), func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				cfg := &sockmsg.Config{Framing: framing, MaxMessageSize: 100000}
+				server, client := pair(t, ctx, tr, cfg)
+				assert.Equal(t, framing, client.Framing())
+				assert.Equal(t, tr.network, client.Network())
+				for _, m := range msgs {
+					// One message in flight at a time, as Raw framing needs.
+					require.NoError(t, client.SendString(m))
+					got, err := server.RecvString()
+					require.NoError(t, err)
+					assert.Equal(t, m, got)
+					require.NoError(t, server.Send([]byte(m)))
+					back, err := client.Recv()
+					require.NoError(t, err)
+					assert.Equal(t, m, string(back))
+				}
+			})
+		})
+	}
+}
+
+func TestDefaultsAreLinesAnd64KiB(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, conn := rawPair(t, ctx, tr, nil)
+		assert.Equal(t, sockmsg.Lines, server.Framing())
+		assert.Equal(t, sockmsg.DefaultMaxMessageSize, server.MaxMessageSize())
+		// What nc or telnet would send: lines, some with "\r\n", the last one unterminated.
+		_, err := conn.Write([]byte("first\nsecond\r\n\nlast"))
+		require.NoError(t, err)
+		require.NoError(t, conn.(interface{ CloseWrite() error }).CloseWrite())
+		for _, want := range []string{"first", "second", "", "last"} {
+			got, err := server.RecvString()
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		}
+		_, err = server.Recv()
+		assert.Equal(t, io.EOF, err, "a clean end of stream is plain io.EOF")
+		_, err = server.Recv()
+		assert.Equal(t, io.EOF, err, "and stays so")
+	})
+}
+
+func TestLinesSendRefusesWhatItCannotCarry(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, nil)
+		for _, bad := range []string{"two\nlines", "\n", "ends in cr\r"} {
+			err := client.SendString(bad)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, sockmsg.ErrInvalidMessage)
+		}
+		require.NoError(t, client.SendString("after"))
+		got, err := server.RecvString()
+		require.NoError(t, err)
+		assert.Equal(t, "after", got, "nothing of the refused messages was sent")
+	})
+}
+
+func TestRawRefusesEmptyMessage(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		_, client := pair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.Raw})
+		err := client.Send(nil)
+		assert.ErrorIs(t, err, sockmsg.ErrInvalidMessage)
+	})
+}
+
+func TestRawReadIsOneMessageOfAtMostTheLimit(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.Raw, MaxMessageSize: 5120})
+		big := strings.Repeat("r", 5120+100)
+		_, err := conn.Write([]byte(big))
+		require.NoError(t, err)
+		var got strings.Builder
+		for got.Len() < len(big) {
+			m, err := server.RecvString()
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(m), 5120)
+			got.WriteString(m)
+		}
+		assert.Equal(t, big, got.String(), "raw framing splits but never loses bytes")
+	})
+}
+
+func TestSendOverLimitIsRefused(t *testing.T) {
+	for _, framing := range []sockmsg.Framing{sockmsg.Lines, sockmsg.LengthPrefixed, sockmsg.Raw} {
+		t.Run(framing.String(), func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				server, client := pair(t, ctx, tr, &sockmsg.Config{Framing: framing, MaxMessageSize: 10})
+				err := client.SendString("01234567890")
+				require.Error(t, err)
+				assert.ErrorIs(t, err, sockmsg.ErrMessageTooLarge)
+				var se *sockmsg.MessageSizeError
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, int64(11), se.Size)
+				assert.Equal(t, 10, se.Max)
+				assert.Contains(t, err.Error(), "MaxMessageSize")
+				require.NoError(t, client.SendString("0123456789"))
+				got, err := server.RecvString()
+				require.NoError(t, err)
+				assert.Equal(t, "0123456789", got)
+			})
+		})
+	}
+}
+
+func TestRecvOverLimitEndsConversation(t *testing.T) {
+	header := func(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+	cases := []struct {
+		name    string
+		framing sockmsg.Framing
+		wire    []byte
+		size    int64
+	}{
+		{"line too long", sockmsg.Lines, []byte(strings.Repeat("a", 1025) + "\n"), 1025},
+		{"endless line", sockmsg.Lines, []byte(strings.Repeat("a", 5000)), -1},
+		{"length over limit", sockmsg.LengthPrefixed, append(header(1025), "abc"...), 1025},
+		{"4 GiB length header", sockmsg.LengthPrefixed, header(0xFFFFFFFF), 0xFFFFFFFF},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: tc.framing, MaxMessageSize: 1024})
+				_, err := conn.Write(tc.wire)
+				require.NoError(t, err)
+				_, err = server.Recv()
+				require.Error(t, err)
+				assert.ErrorIs(t, err, sockmsg.ErrMessageTooLarge)
+				var se *sockmsg.MessageSizeError
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, tc.size, se.Size)
+				assert.Equal(t, 1024, se.Max)
+				_, again := server.Recv()
+				assert.ErrorIs(t, again, sockmsg.ErrMessageTooLarge, "the conversation is over")
+				// The server closed its end: the peer sees the stream end.
+				require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+				_, err = io.Copy(io.Discard, conn)
+				if err != nil {
+					assert.ErrorIs(t, err, syscall.ECONNRESET)
+				}
+			})
+		})
+	}
+}
+
+func TestPeerVanishesMidFrame(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.LengthPrefixed})
+		_, err := conn.Write(append(binary.BigEndian.AppendUint32(nil, 100), "only part"...))
+		require.NoError(t, err)
+		require.NoError(t, conn.Close())
+		_, err = server.Recv()
+		require.Error(t, err)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		assert.NotErrorIs(t, err, io.EOF)
+		assert.Contains(t, err.Error(), "middle of a message")
+	})
+}
+
+func TestCloseKeysFromThePeer(t *testing.T) {
+	for _, text := range []string{"bye", "EXİT", "QUİT", "KAPAT", "Bye ", "  q", "exıt", "Close"} {
+		t.Run(text, func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				server, client := pair(t, ctx, tr, nil)
+				require.NoError(t, client.SendString("hello"))
+				require.NoError(t, client.SendString(text))
+				got, err := server.RecvString()
+				require.NoError(t, err)
+				assert.Equal(t, "hello", got)
+				_, err = server.Recv()
+				require.Error(t, err)
+				assert.ErrorIs(t, err, sockmsg.ErrCloseKey)
+				assert.NotErrorIs(t, err, io.EOF)
+				var ck *sockmsg.CloseKeyError
+				require.ErrorAs(t, err, &ck)
+				assert.Equal(t, strings.TrimSpace(text), ck.Text)
+				assert.True(t, sockmsg.IsCloseKey(ck.Key))
+				_, err = server.Recv()
+				assert.ErrorIs(t, err, sockmsg.ErrCloseKey, "the goodbye is remembered")
+			})
+		})
+	}
+}
+
+func TestPeerLeavingIsEOFNotCloseKey(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, nil)
+		require.NoError(t, client.Close())
+		_, err := server.Recv()
+		assert.ErrorIs(t, err, io.EOF)
+		assert.NotErrorIs(t, err, sockmsg.ErrCloseKey)
+	})
+}
+
+func TestCustomAndDisabledCloseKeys(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, &sockmsg.Config{CloseKeys: []string{"görüşürüz", "STOP"}})
+		require.NoError(t, client.SendString("bye"))
+		got, err := server.RecvString()
+		require.NoError(t, err)
+		assert.Equal(t, "bye", got, "replaced keys: bye is an ordinary message")
+		require.NoError(t, client.SendString("GÖRÜŞÜRÜZ"))
+		_, err = server.Recv()
+		var ck *sockmsg.CloseKeyError
+		require.ErrorAs(t, err, &ck)
+		assert.Equal(t, "görüşürüz", ck.Key)
+
+		off := &sockmsg.Config{DisableCloseKeys: true}
+		server, client = pair(t, ctx, tr, off)
+		require.NoError(t, client.SendString("exit"))
+		got, err = server.RecvString()
+		require.NoError(t, err)
+		assert.Equal(t, "exit", got)
+		require.NoError(t, client.Goodbye(""), "with keys disabled Goodbye only closes")
+		_, err = server.Recv()
+		assert.Equal(t, io.EOF, err)
+	})
+}
+
+func TestGoodbye(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, nil)
+		err := client.Goodbye("see you")
+		assert.ErrorIs(t, err, sockmsg.ErrInvalidMessage, "not a close key: refused")
+		require.NoError(t, client.SendString("still here"))
+		require.NoError(t, client.Goodbye("kapat"))
+		got, err := server.RecvString()
+		require.NoError(t, err)
+		assert.Equal(t, "still here", got)
+		_, err = server.Recv()
+		var ck *sockmsg.CloseKeyError
+		require.ErrorAs(t, err, &ck)
+		assert.Equal(t, "kapat", ck.Key)
+		assert.ErrorIs(t, client.SendString("x"), net.ErrClosed, "Goodbye closed the conversation")
+
+		server, client = pair(t, ctx, tr, nil)
+		require.NoError(t, server.Goodbye(""))
+		_, err = client.Recv()
+		require.ErrorAs(t, err, &ck)
+		assert.Equal(t, "bye", ck.Key, "the default goodbye is the first key")
+	})
+}
+
+func TestSendAndRecvAfterCloseAndCloseTwice(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, nil)
+		require.NoError(t, client.Close())
+		err := client.SendString("late")
+		require.Error(t, err)
+		assert.ErrorIs(t, err, net.ErrClosed)
+		assert.Contains(t, err.Error(), "closed by this program")
+		_, err = client.Recv()
+		assert.ErrorIs(t, err, net.ErrClosed)
+		err = client.Close()
+		assert.ErrorIs(t, err, net.ErrClosed, "second Close")
+		require.NoError(t, server.Close())
+	})
+}
+
+func TestCloseUnblocksRecvAndSend(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		_, client := pair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.LengthPrefixed})
+		// The peer never sends, so Recv blocks.
+		recvErr := make(chan error, 1)
+		go func() {
+			_, err := client.Recv()
+			recvErr <- err
+		}()
+		// The peer never reads, so the sender soon fills the socket buffers and blocks.
+		sent := make(chan struct{}, 1)
+		sendErr := make(chan error, 1)
+		go func() {
+			chunk := make([]byte, 32<<10)
+			for {
+				if err := client.Send(chunk); err != nil {
+					sendErr <- err
+					return
+				}
+				select {
+				case sent <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		<-sent
+		require.NoError(t, client.Close())
+		assert.ErrorIs(t, <-recvErr, net.ErrClosed)
+		assert.ErrorIs(t, <-sendErr, net.ErrClosed)
+	})
+}
+
+func TestConcurrentSendsNeverInterleave(t *testing.T) {
+	for _, framing := range []sockmsg.Framing{sockmsg.Lines, sockmsg.LengthPrefixed} {
+		t.Run(framing.String(), func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				server, client := pair(t, ctx, tr, &sockmsg.Config{Framing: framing})
+				const senders, each = 8, 200
+				var wg sync.WaitGroup
+				for g := range senders {
+					wg.Go(func() {
+						// Sizes on both sides of the small-frame copy path.
+						body := strings.Repeat(string(rune('a'+g)), 100+g*1000)
+						for i := range each {
+							assert.NoError(t, client.SendString(fmt.Sprintf("%d:%d:%s", g, i, body)))
+						}
+					})
+				}
+				next := make([]int, senders)
+				for range senders * each {
+					m, err := server.RecvString()
+					require.NoError(t, err)
+					var g, i int
+					var body string
+					_, err = fmt.Sscanf(m, "%d:%d:%s", &g, &i, &body)
+					require.NoError(t, err)
+					assert.Equal(t, next[g], i, "messages of one sender arrive in order")
+					next[g]++
+					assert.Equal(t, strings.Repeat(string(rune('a'+g)), 100+g*1000), body)
+				}
+				wg.Wait()
+			})
+		})
+	}
+}
+
+func TestDeadlines(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, nil)
+		require.NoError(t, server.SetReadDeadline(time.Now().Add(-time.Second)))
+		_, err := server.Recv()
+		require.Error(t, err)
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout())
+		assert.Contains(t, err.Error(), "still usable")
+
+		require.NoError(t, server.SetDeadline(time.Time{}))
+		require.NoError(t, client.SendString("after the deadline"))
+		got, err := server.RecvString()
+		require.NoError(t, err, "a deadline does not end the conversation")
+		assert.Equal(t, "after the deadline", got)
+
+		require.NoError(t, client.SetWriteDeadline(time.Now().Add(-time.Second)))
+		assert.ErrorIs(t, client.SendString("x"), os.ErrDeadlineExceeded)
+	})
+}
+
+func TestContextBoundsOneCall(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.LengthPrefixed})
+		frame := append(binary.BigEndian.AppendUint32(nil, 11), "hello world"...)
+		// Half a frame arrives, then the context's deadline passes.
+		_, err := conn.Write(frame[:7])
+		require.NoError(t, err)
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err = server.RecvContext(short)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+		// The rest arrives: the half-read message is completed, nothing is lost.
+		_, err = conn.Write(frame[7:])
+		require.NoError(t, err)
+		got, err := server.RecvContext(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "hello world", string(got))
+
+		// Cancelling from another goroutine unblocks the call.
+		cctx, cancel2 := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := server.RecvContext(cctx)
+			done <- err
+		}()
+		cancel2()
+		assert.ErrorIs(t, <-done, context.Canceled)
+
+		// A context that had already ended sends nothing.
+		assert.ErrorIs(t, server.SendContext(cctx, []byte("x")), context.Canceled)
+		require.NoError(t, server.SendContext(ctx, []byte("still open")))
+		buf := make([]byte, 4+len("still open"))
+		_, err = io.ReadFull(conn, buf)
+		require.NoError(t, err)
+		assert.Equal(t, "still open", string(buf[4:]))
+	})
+}
+
+func TestAppendRecvReusesBuffer(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.LengthPrefixed})
+		buf := make([]byte, 0, 64)
+		for _, m := range []string{"one", "two", "three"} {
+			require.NoError(t, client.SendString(m))
+			var err error
+			buf, err = server.AppendRecv(buf[:0])
+			require.NoError(t, err)
+			assert.Equal(t, m, string(buf))
+			assert.Equal(t, 64, cap(buf), "the caller's buffer is reused")
+		}
+		require.NoError(t, client.Close())
+		buf, err := server.AppendRecv([]byte("kept:"))
+		assert.Equal(t, io.EOF, err)
+		assert.Equal(t, "kept:", string(buf), "on error dst comes back unchanged")
+	})
+}
+
+func TestListener(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		ln := listen(t, ctx, tr, nil)
+		assert.Equal(t, tr.network, ln.Addr().Network())
+
+		// A context stops one Accept; the listener goes on.
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		_, err := ln.AcceptContext(short)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+		client, err := sockmsg.DialContext(ctx, tr.network, ln.Addr().String())
+		require.NoError(t, err)
+		defer client.Close()
+		server, err := ln.AcceptContext(ctx)
+		require.NoError(t, err, "the listener survived the cancelled Accept")
+		defer server.Close()
+		assert.Equal(t, client.LocalAddr().String(), server.RemoteAddr().String())
+
+		// Close unblocks a waiting Accept.
+		done := make(chan error, 1)
+		go func() {
+			_, err := ln.Accept()
+			done <- err
+		}()
+		require.NoError(t, ln.Close())
+		assert.ErrorIs(t, <-done, net.ErrClosed)
+		assert.ErrorIs(t, ln.Close(), net.ErrClosed, "second Close")
+	})
+}
+
+func TestUnsupportedNetworks(t *testing.T) {
+	for _, network := range []string{"x25", "X.25", "ip4", "unixpacket", "", "TCP"} {
+		t.Run(network, func(t *testing.T) {
+			_, err := sockmsg.Dial(network, "127.0.0.1:1")
+			require.Error(t, err)
+			assert.ErrorIs(t, err, sockmsg.ErrUnsupportedNetwork)
+			var ne *sockmsg.NetworkError
+			require.ErrorAs(t, err, &ne)
+			assert.Equal(t, network, ne.Network)
+			assert.Contains(t, err.Error(), "tcp, tcp4, tcp6, unix")
+			_, err = sockmsg.Listen(network, "127.0.0.1:0")
+			assert.ErrorIs(t, err, sockmsg.ErrUnsupportedNetwork)
+		})
+	}
+	_, err := sockmsg.Dial("x25", "")
+	assert.Contains(t, err.Error(), "X.25")
+}
+
+func TestOSErrorsCarryHints(t *testing.T) {
+	ctx := testTimeout(t, 20*time.Second)
+	t.Run("connection refused", func(t *testing.T) {
+		ln, err := sockmsg.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		_, err = sockmsg.DialContext(ctx, "tcp", addr)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+		assert.Contains(t, err.Error(), "start the server first")
+		var se *sockmsg.Error
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, "dial", se.Op)
+	})
+	t.Run("address in use", func(t *testing.T) {
+		for _, tr := range streamTransports {
+			ln := listen(t, ctx, tr, nil)
+			_, err := sockmsg.Listen(tr.network, ln.Addr().String())
+			require.Error(t, err)
+			assert.ErrorIs(t, err, syscall.EADDRINUSE)
+			assert.Contains(t, err.Error(), "pick another port")
+		}
+	})
+	t.Run("no unix socket file", func(t *testing.T) {
+		_, err := sockmsg.DialContext(ctx, "unix", localAddress(t, "unix"))
+		require.Error(t, err)
+		assert.ErrorIs(t, err, syscall.ENOENT)
+		assert.Contains(t, err.Error(), "no socket file")
+	})
+	t.Run("reset by peer", func(t *testing.T) {
+		server, conn := rawPair(t, ctx, streamTransports[0], nil)
+		// Closing with SO_LINGER 0 sends a reset instead of an orderly end.
+		require.NoError(t, conn.(*net.TCPConn).SetLinger(0))
+		require.NoError(t, conn.Close())
+		_, err := server.Recv()
+		require.Error(t, err)
+		assert.ErrorIs(t, err, syscall.ECONNRESET)
+		assert.Contains(t, err.Error(), "abruptly")
+	})
+	t.Run("bad address", func(t *testing.T) {
+		_, err := sockmsg.DialContext(ctx, "tcp", "no-port-here")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "host:port")
+	})
+}
+
+func TestInvalidConfig(t *testing.T) {
+	cases := []struct {
+		name    string
+		cfg     sockmsg.Config
+		network string
+	}{
+		{"negative size", sockmsg.Config{MaxMessageSize: -1}, "tcp"},
+		{"datagram on a stream", sockmsg.Config{Framing: sockmsg.Datagram}, "tcp"},
+		{"unknown framing", sockmsg.Config{Framing: 42}, "unix"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.cfg.Listen(context.Background(), tc.network, localAddress(t, tc.network))
+			assert.ErrorIs(t, err, sockmsg.ErrInvalidConfig)
+			_, err = tc.cfg.Dial(context.Background(), tc.network, "127.0.0.1:1")
+			assert.ErrorIs(t, err, sockmsg.ErrInvalidConfig)
+		})
+	}
+}
+
+func TestConfigIsNotChanged(t *testing.T) {
+	ctx := testTimeout(t, 20*time.Second)
+	keys := []string{"Son"}
+	cfg := &sockmsg.Config{CloseKeys: keys}
+	want := *cfg
+	server, client := pair(t, ctx, streamTransports[0], cfg)
+	require.NoError(t, client.SendString("son"))
+	_, err := server.Recv()
+	assert.ErrorIs(t, err, sockmsg.ErrCloseKey)
+	assert.Equal(t, want, *cfg)
+	assert.Equal(t, []string{"Son"}, keys)
+}
+
+func TestParseFraming(t *testing.T) {
+	for _, f := range []sockmsg.Framing{sockmsg.DefaultFraming, sockmsg.Lines, sockmsg.LengthPrefixed, sockmsg.Raw, sockmsg.Datagram} {
+		got, err := sockmsg.ParseFraming(f.String())
+		require.NoError(t, err)
+		assert.Equal(t, f, got)
+	}
+	_, err := sockmsg.ParseFraming("json")
+	assert.ErrorIs(t, err, sockmsg.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "lines, length, raw")
+	assert.Equal(t, "Framing(9)", sockmsg.Framing(9).String())
+}
+
+func TestNewConversationOverPipe(t *testing.T) {
+	testTimeout(t, 20*time.Second)
+	a, b := net.Pipe()
+	ca, err := (&sockmsg.Config{Framing: sockmsg.LengthPrefixed}).NewConversation(a)
+	require.NoError(t, err)
+	cb, err := (&sockmsg.Config{Framing: sockmsg.LengthPrefixed}).NewConversation(b)
+	require.NoError(t, err)
+	go func() { assert.NoError(t, ca.SendString("over a pipe")) }()
+	got, err := cb.RecvString()
+	require.NoError(t, err)
+	assert.Equal(t, "over a pipe", got)
+	assert.NoError(t, ca.Close())
+	assert.NoError(t, cb.Close())
+}
+
+func TestIsCloseKey(t *testing.T) {
+	yes := []string{"bye", "BYE", "Bye ", " close\n", "quit", "QUİT", "q", "Q", "kapat", "KAPAT", "exit", "EXİT", "EXIT", "exıt", "ExİT\r\n", "\tq\t"}
+	no := []string{"", " ", "by", "byee", "bye now", "e x i t", "quit!", "çık", "kapa", "\xff", "exit\x00"}
+	for _, s := range yes {
+		assert.True(t, sockmsg.IsCloseKey(s), "%q is a close key", s)
+	}
+	for _, s := range no {
+		assert.False(t, sockmsg.IsCloseKey(s), "%q is not a close key", s)
+	}
+	keys := sockmsg.DefaultCloseKeys()
+	assert.Equal(t, []string{"bye", "close", "quit", "q", "kapat", "exit"}, keys)
+	keys[0] = "changed"
+	assert.Equal(t, "bye", sockmsg.DefaultCloseKeys()[0], "callers get a copy")
+}
+
+func TestErrorMessagesHaveOnePrefix(t *testing.T) {
+	_, err := sockmsg.Dial("x25", "a")
+	assert.Equal(t, 1, strings.Count(err.Error(), "sockmsg:"), err.Error())
+	ln, err := sockmsg.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	_, err = sockmsg.Dial("tcp", addr)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "sockmsg: dial tcp "), err.Error())
+	assert.Equal(t, 1, strings.Count(err.Error(), "sockmsg:"), err.Error())
+	assert.False(t, errors.Is(err, io.EOF))
+}
+
+func TestSendAndAppendRecvDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	for _, framing := range []sockmsg.Framing{sockmsg.Lines, sockmsg.LengthPrefixed, sockmsg.Raw} {
+		for _, size := range []int{64, 16 << 10} {
+			t.Run(fmt.Sprintf("%s/%d", framing, size), func(t *testing.T) {
+				ctx := testTimeout(t, 20*time.Second)
+				server, client := pair(t, ctx, streamTransports[0], &sockmsg.Config{Framing: framing})
+				msg := []byte(strings.Repeat("m", size))
+				buf := make([]byte, 0, 64<<10)
+				roundTrip := func() {
+					if err := client.Send(msg); err != nil {
+						panic(err)
+					}
+					// Raw framing may deliver a large message in several reads.
+					for got := 0; got < size; {
+						var err error
+						if buf, err = server.AppendRecv(buf[:0]); err != nil {
+							panic(err)
+						}
+						got += len(buf)
+					}
+				}
+				roundTrip() // warm up: buffers grow once
+				assert.Zero(t, testing.AllocsPerRun(100, roundTrip))
+			})
+		}
+	}
+}
+
+func TestStats(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		ln := listen(t, ctx, tr, nil)
+		client, err := sockmsg.DialContext(ctx, tr.network, ln.Addr().String())
+		require.NoError(t, err)
+		defer client.Close()
+		server, err := ln.AcceptContext(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, sockmsg.ListenerStats{Accepted: 1, Open: 1}, ln.Stats())
+		require.NoError(t, client.SendString("abc"))
+		require.NoError(t, client.SendString("de"))
+		for range 2 {
+			_, err := server.Recv()
+			require.NoError(t, err)
+		}
+		assert.Equal(t, sockmsg.ConversationStats{MessagesSent: 2, BytesSent: 5}, client.Stats())
+		assert.Equal(t, sockmsg.ConversationStats{MessagesReceived: 2, BytesReceived: 5}, server.Stats())
+		require.NoError(t, server.Close())
+		assert.ErrorIs(t, server.Close(), net.ErrClosed)
+		assert.Equal(t, sockmsg.ListenerStats{Accepted: 1, Open: 0}, ln.Stats(), "a second Close counts once")
+	})
+}

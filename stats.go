@@ -1,0 +1,58 @@
+package sockmsg
+
+import "sync/atomic"
+
+// ConversationStats counts what one conversation has carried. Byte counts are of message
+// payloads, without framing.
+type ConversationStats struct {
+	MessagesSent     uint64
+	BytesSent        uint64
+	MessagesReceived uint64
+	BytesReceived    uint64
+	// Dropped counts messages meant for this conversation that were thrown away: UDP
+	// datagrams that arrived while its queue was full. Streams never drop.
+	Dropped uint64
+}
+
+// ListenerStats counts what a listener has done.
+type ListenerStats struct {
+	Accepted uint64 // conversations handed out by Accept
+	Open     int64  // accepted conversations not yet closed
+	// Dropped counts datagrams thrown away before any conversation got them: from new
+	// peers while the accept backlog was full. Streams never drop.
+	Dropped uint64
+}
+
+// convCounters are a conversation's live counters.
+type convCounters struct {
+	messagesSent, bytesSent         atomic.Uint64
+	messagesReceived, bytesReceived atomic.Uint64
+	dropped                         atomic.Uint64
+}
+
+// listenerCounters are a listener's live counters.
+type listenerCounters struct {
+	accepted atomic.Uint64
+	open     atomic.Int64
+	dropped  atomic.Uint64
+}
+
+// Stats returns the conversation's counters so far. It is safe to call at any time.
+func (c *Conversation) Stats() ConversationStats {
+	return ConversationStats{
+		MessagesSent:     c.counters.messagesSent.Load(),
+		BytesSent:        c.counters.bytesSent.Load(),
+		MessagesReceived: c.counters.messagesReceived.Load(),
+		BytesReceived:    c.counters.bytesReceived.Load(),
+		Dropped:          c.counters.dropped.Load(),
+	}
+}
+
+// Stats returns the listener's counters so far. It is safe to call at any time.
+func (l *Listener) Stats() ListenerStats {
+	return ListenerStats{
+		Accepted: l.counters.accepted.Load(),
+		Open:     l.counters.open.Load(),
+		Dropped:  l.counters.dropped.Load(),
+	}
+}
