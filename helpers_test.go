@@ -124,3 +124,9 @@ func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr trans
 		})
 	}
 }
+
+// tempSocketPath returns a unix socket path for an example; the listener removes the
+// file when it closes.
+func tempSocketPath() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("sockmsg-example-%d.sock", os.Getpid()))
+}

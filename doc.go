@@ -1,0 +1,233 @@
+// Package sockmsg lets two programs talk in whole messages over TCP, unix sockets and
+// UDP. It is the Python tutorial "PYTHON İLE SOCKET PROGRAMLAMA" (socket, bind, listen,
+// accept, connect, send, recv, close) done the Go way, and this documentation walks the
+// same road, from the first socket to a complete chat program.
+//
+// A server listens and accepts a [Conversation]; a client dials one; both sides then
+// [Conversation.Send] and [Conversation.Recv] messages until one of them says a close key
+// ("bye", "close", "quit", "q", "kapat", "exit") or leaves:
+//
+//	ln, err := sockmsg.Listen("tcp", "127.0.0.1:61000")   // socket + bind + listen
+//	conv, err := ln.Accept()                               // accept
+//	msg, err := conv.RecvString()                          // recv
+//	err = conv.SendString("merhaba")                       // send
+//
+//	conv, err := sockmsg.Dial("tcp", "127.0.0.1:61000")    // socket + connect
+//
+// # TCP or UDP
+//
+// TCP (a "stream" socket, socket.SOCK_STREAM in Python) delivers every byte, in order,
+// or tells you the connection broke. UDP (a "datagram" socket, socket.SOCK_DGRAM) sends
+// separate packets that may be lost, duplicated or reordered, and never tells you; it is
+// faster to start and has no connection to set up. Choose TCP unless you know why you
+// want UDP. In sockmsg both give you the same [Conversation]; only the promises differ.
+//
+// # Socket families and network names
+//
+// Python names the family (socket.AF_INET) and the type (SOCK_STREAM) separately. Go, and
+// sockmsg, name both at once with a network string, as [net.Dial] does:
+//
+//	"tcp", "tcp4", "tcp6"     TCP over IPv4 or IPv6, IPv4 only (AF_INET), IPv6 only (AF_INET6)
+//	"unix"                    a stream over a unix socket file (AF_UNIX, PF_UNIX): same machine only
+//	"udp", "udp4", "udp6"     UDP, as above
+//	"unixgram"                datagrams over a unix socket file
+//
+// PF_INET is the same as AF_INET. X.25 (PX_X25 in the tutorial) is a network of the
+// 1970s that Go cannot open; like any unknown name it fails with an [ErrUnsupportedNetwork]
+// error that lists the names above. Addresses are "host:port" ("127.0.0.1:61000",
+// "[::1]:61000", "localhost:61000") for IP networks and a file path for unix networks.
+//
+// # Creating a socket
+//
+// Python creates a socket first (socket.socket()) and then decides what it is for. In Go
+// the two steps are one: [Listen] makes a listening socket, [Dial] a connected one, so a
+// socket can never be half set up. Options go in a [Config]; a nil *Config means the
+// defaults, and each field's default is written beside it:
+//
+//	cfg := &sockmsg.Config{Framing: sockmsg.LengthPrefixed, MaxMessageSize: 1 << 20}
+//	ln, err := cfg.Listen(ctx, "tcp", ":61000")
+//
+// # Server calls: bind, listen, accept
+//
+// s.bind((host, port)) and s.listen(5) are [Listen]: it binds the address and starts
+// listening in one call, with the system's backlog. A port of 0 asks the system for a
+// free port; [Listener.Addr] tells which. Binding a port another program holds fails with
+// an error matching syscall.EADDRINUSE and a hint.
+//
+// conn, addr = s.accept() is [Listener.Accept]: it waits for a client and returns a
+// [Conversation] with it; [Conversation.RemoteAddr] is the tutorial's addr. Call Accept
+// in a loop to serve client after client; [Listener.AcceptContext] stops waiting when a
+// context ends, and [Listener.Close] stops the listener and wakes a waiting Accept.
+//
+// # Client calls: connect
+//
+// s.connect((host, port)) is [Dial], or [DialContext] to give up when a context ends.
+// Dialling a port where nothing listens fails with an error matching
+// syscall.ECONNREFUSED and the hint to start the server first.
+//
+// # Sending and receiving
+//
+// s.send(msg) may send only part of msg and s.sendall(msg) loops until all is sent;
+// [Conversation.Send] always sends the whole message or returns an error. s.recv(1024)
+// returns whatever bytes have arrived, up to 1024; [Conversation.Recv] returns exactly one
+// message, however the network cut it. [Conversation.SendString] and
+// [Conversation.RecvString] do the encode() and decode() for UTF-8 text.
+//
+// For a loop that must not allocate, [Conversation.AppendRecv] appends the next message to
+// a buffer the caller reuses:
+//
+//	buf := make([]byte, 0, 4096)
+//	for {
+//		buf, err = conv.AppendRecv(buf[:0])
+//		...
+//	}
+//
+// # Framing: where a message ends
+//
+// A TCP connection carries a stream of bytes, not messages. Two quick sends may arrive as
+// one recv and one large send as several: the tutorial's programs only work because they
+// take strict turns and keep messages short. Both sides must agree where a message ends;
+// [Config.Framing] picks how:
+//
+//   - [Lines], the default on streams: each message ends with "\n" (a "\r\n" is stripped
+//     too). It is what nc and telnet speak. A message cannot contain a newline; Send
+//     refuses one with [ErrInvalidMessage] and sends nothing.
+//   - [LengthPrefixed]: a 4-byte big-endian length, then the bytes. Any data, binary
+//     included, and empty messages.
+//   - [Raw]: no framing at all; each read is one message, exactly like the tutorial's
+//     conn.recv(1024*5). Use it only to talk to programs that do not frame, such as the
+//     tutorial's server.py and client.py, and only in strict turns: it is unsafe for
+//     general messaging, because messages can be glued together or cut apart in transit.
+//   - [Datagram], the only framing of UDP: one datagram is one message.
+//
+// Every conversation has a maximum message size, [DefaultMaxMessageSize] (64 KiB) unless
+// [Config.MaxMessageSize] says otherwise. Send refuses a larger message. A peer that
+// announces a larger one is refused before its bytes are buffered (a 4 GiB length header
+// costs nothing), Recv returns a [MessageSizeError] matching [ErrMessageTooLarge], and
+// the conversation ends, since the rest of the stream can no longer be trusted.
+//
+// # Close keys: saying goodbye
+//
+// The tutorial's programs stop when someone types one of closeKeys = ('bye', 'close',
+// 'quit', 'q', 'kapat', 'exit'). sockmsg knows these keys: when the peer sends one, Recv
+// returns a [CloseKeyError] that matches [ErrCloseKey] and tells which key it was. A peer
+// that simply leaves gives [io.EOF] instead, so a program can tell a goodbye from a
+// disappearance:
+//
+//	msg, err := conv.RecvString()
+//	switch {
+//	case errors.Is(err, sockmsg.ErrCloseKey): // the peer said goodbye
+//	case err == io.EOF:                       // the peer left without a word
+//	case err != nil:                          // something broke
+//	}
+//
+// Matching ignores surrounding white space and case, Turkish letters included: on a
+// Turkish keyboard the capital of i is İ, so "EXİT" and "QUİT" are close keys, and so is
+// "exıt" with a dotless ı. [IsCloseKey] answers for any text. [Config.CloseKeys] replaces
+// the set and [Config.DisableCloseKeys] turns detection off. [Conversation.Goodbye] sends a
+// close key and closes, in one call.
+//
+// # Closing
+//
+// s.close() is [Conversation.Close] for a conversation and [Listener.Close] for a
+// listener. Close wakes a Send or Recv blocked in another goroutine; they, and any later
+// call, return an error matching [net.ErrClosed]. Closing twice returns such an error
+// too, and never panics.
+//
+// # Errors
+//
+// Errors can be examined with [errors.Is] and [errors.As]:
+//
+//   - [ErrCloseKey] ([CloseKeyError]): the peer said goodbye.
+//   - [io.EOF]: the peer closed the connection; returned as is, so err == io.EOF works.
+//   - [ErrMessageTooLarge] ([MessageSizeError]): a message over the maximum size.
+//   - [ErrInvalidMessage]: Send refused a message its framing cannot carry.
+//   - [ErrUnsupportedNetwork] ([NetworkError]): a network name sockmsg cannot open.
+//   - [ErrInvalidConfig]: a [Config] that cannot work.
+//   - [Error]: the socket failed. It wraps the net package's error, so errors.Is(err,
+//     syscall.ECONNREFUSED), syscall.EADDRINUSE, syscall.ECONNRESET, [net.ErrClosed] and
+//     [os.ErrDeadlineExceeded] all work, and adds a hint a person can act on:
+//
+//	sockmsg: dial tcp 127.0.0.1:61000: connect: connection refused (nothing is listening there; start the server first and check the host and port)
+//
+// The tutorial's one recorded error, WinError 10057 ("a request to send or receive data
+// was disallowed because the socket is not connected"), comes from calling send on the
+// listening socket instead of on the conn that accept returned. In sockmsg that mistake
+// does not compile: a [Listener] has no Send or Recv, only Accept, and the conversations
+// it hands out are the only things that talk.
+//
+// # Deadlines and contexts
+//
+// [Conversation.SetDeadline], SetReadDeadline and SetWriteDeadline work as on a
+// [net.Conn]: a call still running at the deadline returns an error matching
+// [os.ErrDeadlineExceeded] (and [net.Error] with Timeout true), and the conversation stays
+// usable. [Conversation.RecvContext] and [Conversation.SendContext] bound one call with a
+// context instead; when it ends, that call returns the context's error and the
+// conversation goes on. A message half received when the time ran out is kept and
+// completed by the next Recv. (A Send cut off half way leaves the peer unable to find
+// message boundaries, so later Sends fail.)
+//
+// # Concurrency
+//
+// All methods of a [Conversation] are safe for concurrent use: concurrent Sends, and
+// concurrent Recvs, are serialised so that messages never interleave, and Close unblocks
+// a blocked Send or Recv. The usual shape is one goroutine receiving and any number
+// sending. A [Listener] is safe for concurrent use too.
+//
+// # Counting
+//
+// [Conversation.Stats] and [Listener.Stats] return counters a program can read at any
+// time: messages and bytes each way, conversations accepted and open, and anything
+// dropped. The package never logs.
+//
+// # A complete example
+//
+// The tutorial ends with a server and a client that chat in turns. Here are the same two
+// programs, reduced to their calls (the full versions, which also talk to the
+// tutorial's Python scripts, are in the examples directory):
+//
+//	// server
+//	ln, err := sockmsg.Listen("tcp", ":61000")
+//	if err != nil {
+//		return err
+//	}
+//	defer ln.Close()
+//	conv, err := ln.Accept()
+//	if err != nil {
+//		return err
+//	}
+//	defer conv.Close()
+//	for {
+//		msg, err := conv.RecvString()
+//		if errors.Is(err, sockmsg.ErrCloseKey) || err == io.EOF {
+//			return nil // the client said goodbye or left
+//		}
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println("CLIENT:", msg)
+//		if err := conv.SendString(answer()); err != nil {
+//			return err
+//		}
+//	}
+//
+//	// client
+//	conv, err := sockmsg.Dial("tcp", "localhost:61000")
+//	if err != nil {
+//		return err
+//	}
+//	for _, line := range lines {
+//		if sockmsg.IsCloseKey(line) {
+//			return conv.Goodbye(line)
+//		}
+//		if err := conv.SendString(line); err != nil {
+//			return err
+//		}
+//		reply, err := conv.RecvString()
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println("SUNUCU >", reply)
+//	}
+//	return conv.Goodbye("")
+package sockmsg
