@@ -146,7 +146,9 @@
 //   - [ErrInvalidConfig]: a [Config] that cannot work.
 //   - [Error]: the socket failed. It wraps the net package's error, so errors.Is(err,
 //     syscall.ECONNREFUSED), syscall.EADDRINUSE, syscall.ECONNRESET, [net.ErrClosed] and
-//     [os.ErrDeadlineExceeded] all work, and adds a hint a person can act on:
+//     [os.ErrDeadlineExceeded] all work, and adds a hint a person can act on.
+//
+// A refused connection, for example, reads:
 //
 //	sockmsg: dial tcp 127.0.0.1:61000: connect: connection refused (nothing is listening there; start the server first and check the host and port)
 //
