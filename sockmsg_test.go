@@ -631,10 +631,10 @@ func TestSendAndAppendRecvDoNotAllocate(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", framing, size), func(t *testing.T) {
 				ctx := testTimeout(t, 20*time.Second)
 				server, client := pair(t, ctx, streamTransports[0], &sockmsg.Config{Framing: framing})
-				msg := []byte(strings.Repeat("m", size))
+				msg := strings.Repeat("m", size)
 				buf := make([]byte, 0, 64<<10)
 				roundTrip := func() {
-					if err := client.Send(msg); err != nil {
+					if err := client.SendString(msg); err != nil {
 						panic(err)
 					}
 					// Raw framing may deliver a large message in several reads.
