@@ -152,3 +152,29 @@ func checkSend(f Framing, msg []byte, limit int) error {
 	}
 	return nil
 }
+
+// frameSize is the size of msg on the wire.
+func frameSize(f Framing, msg []byte) int {
+	switch f {
+	case Lines:
+		return len(msg) + 1
+	case LengthPrefixed:
+		return lengthHeaderSize + len(msg)
+	}
+	return len(msg)
+}
+
+// appendFrame appends msg, framed, to dst.
+func appendFrame(dst []byte, f Framing, msg []byte) []byte {
+	switch f {
+	case Lines:
+		return append(append(dst, msg...), '\n')
+	case LengthPrefixed:
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(msg)))
+	}
+	return append(dst, msg...)
+}
+
+func putLength(b []byte, n int) {
+	binary.BigEndian.PutUint32(b, uint32(n))
+}

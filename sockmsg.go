@@ -379,45 +379,43 @@ func (c *Conversation) SendContext(ctx context.Context, msg []byte) error {
 	if unbind != nil {
 		err = unbind(err)
 	}
-	if err == nil {
-		c.counters.messagesSent.Add(1)
-		c.counters.bytesSent.Add(uint64(len(msg)))
-	}
 	if err != nil {
-		err = wrapErr("send", err)
-		if n > 0 && n < total {
-			c.sendErr = &Error{Op: "send", Err: fmt.Errorf("stream broken: an earlier Send stopped after %d of %d bytes: %w", n, total, err),
-				Hint: "the peer cannot find message boundaries any more; Close and reconnect"}
-		}
-		return err
+		return c.sendFailed(n, total, err)
 	}
+	c.counters.messagesSent.Add(1)
+	c.counters.bytesSent.Add(uint64(len(msg)))
 	return nil
+}
+
+// sendFailed wraps a write error. When only part of a frame went out (n of total bytes)
+// the peer can no longer find where messages begin, so every later Send fails too.
+func (c *Conversation) sendFailed(n, total int, err error) error {
+	err = wrapErr("send", err)
+	if n > 0 && n < total && c.framing != Datagram {
+		c.sendErr = &Error{Op: "send", Err: fmt.Errorf("stream broken: an earlier Send stopped after %d of %d bytes: %w", n, total, err),
+			Hint: "the peer cannot find message boundaries any more; Close and reconnect"}
+	}
+	return err
 }
 
 // write frames and writes msg. It reports how many bytes of the frame went out.
 func (c *Conversation) write(msg []byte) (n, total int, err error) {
 	switch c.framing {
-	case Lines:
-		total = len(msg) + 1
-		if total <= smallFrame {
-			c.wbuf = append(append(c.wbuf[:0], msg...), '\n')
-			n, err = c.conn.Write(c.wbuf)
-			return n, total, err
-		}
-		c.iov = [2][]byte{msg, newline}
-	case LengthPrefixed:
-		total = lengthHeaderSize + len(msg)
-		if total <= smallFrame {
-			c.wbuf = append(append(c.wbuf[:0], 0, 0, 0, 0), msg...)
-			putLength(c.wbuf, len(msg))
-			n, err = c.conn.Write(c.wbuf)
-			return n, total, err
-		}
-		putLength(c.hdr[:], len(msg))
-		c.iov = [2][]byte{c.hdr[:], msg}
-	default: // Raw and Datagram send the bytes as they are
+	case Raw, Datagram: // the bytes as they are
 		n, err = c.conn.Write(msg)
 		return n, len(msg), err
+	}
+	total = frameSize(c.framing, msg)
+	if total <= smallFrame {
+		c.wbuf = appendFrame(c.wbuf[:0], c.framing, msg)
+		n, err = c.conn.Write(c.wbuf)
+		return n, total, err
+	}
+	if c.framing == Lines {
+		c.iov = [2][]byte{msg, newline}
+	} else {
+		putLength(c.hdr[:], len(msg))
+		c.iov = [2][]byte{c.hdr[:], msg}
 	}
 	// One writev for header and payload: one system call, no copy of a large payload.
 	c.wv = c.iov[:]
@@ -684,8 +682,4 @@ func bindContext(ctx context.Context, op string, set func(time.Time) error, curr
 		}
 		return &Error{Op: op, Err: cerr, Hint: "the context ended; the conversation is still usable"}
 	}, nil
-}
-
-func putLength(b []byte, n int) {
-	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 }

@@ -675,3 +675,82 @@ func TestStats(t *testing.T) {
 		assert.Equal(t, sockmsg.ListenerStats{Accepted: 1, Open: 0}, ln.Stats(), "a second Close counts once")
 	})
 }
+
+func TestSendBatch(t *testing.T) {
+	for _, framing := range []sockmsg.Framing{sockmsg.Lines, sockmsg.LengthPrefixed} {
+		t.Run(framing.String(), func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				server, client := pair(t, ctx, tr, &sockmsg.Config{Framing: framing})
+				// Small and large messages, more than one 64 KiB chunk in all.
+				var batch [][]byte
+				for i := range 3000 {
+					size := 10 + i%50
+					if i%1000 == 999 {
+						size = 60 << 10
+					}
+					batch = append(batch, []byte(fmt.Sprintf("%05d:%s", i, strings.Repeat("b", size))))
+				}
+				errc := make(chan error, 1)
+				go func() {
+					n, err := client.SendBatch(batch)
+					assert.Equal(t, len(batch), n)
+					errc <- err
+				}()
+				for i := range batch {
+					got, err := server.Recv()
+					require.NoError(t, err)
+					require.Equal(t, string(batch[i]), string(got), "message %d", i)
+				}
+				require.NoError(t, <-errc)
+				assert.Equal(t, uint64(len(batch)), client.Stats().MessagesSent)
+
+				// One bad message: nothing is sent.
+				n, err := client.SendBatch([][]byte{[]byte("fine"), []byte("not\nfine")})
+				if framing == sockmsg.Lines {
+					assert.ErrorIs(t, err, sockmsg.ErrInvalidMessage)
+					assert.Contains(t, err.Error(), "message 1 of the batch")
+					assert.Zero(t, n)
+				} else {
+					require.NoError(t, err)
+					assert.Equal(t, 2, n)
+				}
+				require.NoError(t, client.SendString("last"))
+				for {
+					got, err := server.RecvString()
+					require.NoError(t, err)
+					if got == "last" {
+						break
+					}
+					assert.NotEqual(t, sockmsg.Lines, framing, "Lines sent part of a refused batch: %q", got)
+				}
+			})
+		})
+	}
+}
+
+func TestSendBatchDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	ctx := testTimeout(t, 20*time.Second)
+	server, client := pair(t, ctx, streamTransports[0], &sockmsg.Config{Framing: sockmsg.LengthPrefixed})
+	batch := make([][]byte, 100)
+	for i := range batch {
+		batch[i] = []byte(strings.Repeat("z", 64))
+	}
+	buf := make([]byte, 0, 128)
+	roundTrip := func() {
+		if _, err := client.SendBatch(batch); err != nil {
+			panic(err)
+		}
+		for range batch {
+			var err error
+			if buf, err = server.AppendRecv(buf[:0]); err != nil {
+				panic(err)
+			}
+		}
+	}
+	roundTrip()
+	assert.Zero(t, testing.AllocsPerRun(50, roundTrip))
+}
