@@ -73,6 +73,9 @@
 // message, however the network cut it. [Conversation.SendString] and
 // [Conversation.RecvString] do the encode() and decode() for UTF-8 text.
 //
+// To send many messages at once, [Conversation.SendBatch] gathers them into a few large
+// writes: one system call for up to 64 KiB of frames instead of one per message.
+//
 // For a loop that must not allocate, [Conversation.AppendRecv] appends the next message to
 // a buffer the caller reuses:
 //
