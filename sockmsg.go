@@ -517,6 +517,9 @@ func (c *Conversation) next(ctx context.Context) ([]byte, error) {
 	if unbind != nil {
 		err = unbind(err)
 	}
+	if err != nil && c.closed.Load() {
+		err = net.ErrClosed // closed by this program while reading: say that, not a timeout
+	}
 	if err != nil {
 		err = wrapErr("recv", err)
 		if !c.isTransient(err) {
@@ -623,7 +626,10 @@ func (c *Conversation) readDatagram() ([]byte, error) {
 }
 
 // Goodbye says goodbye the way the seed's programs do: it sends key, a close key, and
-// closes the conversation. An empty key sends the conversation's first close key ("bye"
+// closes the conversation. On a stream it shuts its sending side at once and lets the
+// socket linger, up to half a second in the background, until the peer closes too,
+// discarding what the peer still sends, so that a connection reset cannot swallow the
+// goodbye. An empty key sends the conversation's first close key ("bye"
 // by default). With close keys disabled Goodbye only closes. A key that is not one of
 // the conversation's close keys is refused with [ErrInvalidMessage] and nothing happens.
 func (c *Conversation) Goodbye(key string) error {
@@ -632,11 +638,55 @@ func (c *Conversation) Goodbye(key string) error {
 	} else if _, ok := match(c.keys, key); !ok {
 		return fmt.Errorf("%w: %q is not one of this conversation's close keys, so the peer would not take it as goodbye", ErrInvalidMessage, key)
 	}
-	var err error
-	if key != "" {
-		err = c.SendString(key)
+	if key == "" {
+		return c.Close()
 	}
-	return errors.Join(err, c.Close())
+	if err := c.SendString(key); err != nil {
+		return errors.Join(err, c.Close())
+	}
+	return c.closeLingering()
+}
+
+// goodbyeLinger is how long a conversation closed by Goodbye waits, in the background,
+// for the peer to close its side.
+const goodbyeLinger = 500 * time.Millisecond
+
+// closeLingering closes the conversation like Close, but on a stream it first shuts
+// only the sending side (the peer reads the goodbye, then EOF) and leaves a goroutine to
+// read and discard what the peer still sends until it closes too, for at most
+// goodbyeLinger, before closing the socket. Closing a socket that holds unread data
+// makes the system reset the connection, and a reset can throw away the goodbye before
+// the peer has read it.
+func (c *Conversation) closeLingering() error {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok || c.framing == Datagram {
+		return c.Close()
+	}
+	if c.closed.Swap(true) {
+		return wrapErr("close", net.ErrClosed)
+	}
+	if c.onClose != nil {
+		c.onClose()
+	}
+	if err := cw.CloseWrite(); err != nil {
+		return wrapErr("close", c.conn.Close())
+	}
+	// Wake a Recv in progress (it sees the conversation closed and says so), then
+	// linger once no Recv is reading.
+	_ = c.conn.SetReadDeadline(aLongTimeAgo)
+	go func() {
+		c.recvMu.Lock()
+		defer c.recvMu.Unlock()
+		_ = c.conn.SetReadDeadline(time.Now().Add(goodbyeLinger))
+		var scratch [512]byte
+		for {
+			if _, err := c.conn.Read(scratch[:]); err != nil {
+				break
+			}
+		}
+		_ = c.conn.Close()
+	}()
+	return nil
 }
 
 // Close ends the conversation and unblocks a Send or Recv in progress, which then
