@@ -179,11 +179,71 @@
 // a blocked Send or Recv. The usual shape is one goroutine receiving and any number
 // sending. A [Listener] is safe for concurrent use too.
 //
-// # Counting
+// # Serving many peers
 //
-// [Conversation.Stats] and [Listener.Stats] return counters a program can read at any
-// time: messages and bytes each way, conversations accepted and open, and anything
-// dropped. The package never logs.
+// The seed's server accepts one client and talks to it until it leaves. A real server
+// holds many conversations at once and must survive peers that are slow, silent, broken
+// or hostile. [Server] runs that accept loop for you: it calls a handler in its own
+// goroutine for every conversation a [Listener] accepts, and closes the conversation
+// when the handler returns.
+//
+//	srv := &sockmsg.Server{
+//		Handler: func(ctx context.Context, c *sockmsg.Conversation) error {
+//			for {
+//				msg, err := c.RecvContext(ctx)
+//				if err != nil {
+//					return err // io.EOF or a close key: the peer left
+//				}
+//				if err := c.Send(msg); err != nil {
+//					return err
+//				}
+//			}
+//		},
+//		MaxConversations: 1000,
+//		IdleTimeout:      5 * time.Minute,
+//	}
+//	err := srv.Serve(ctx, ln) // until ctx ends
+//
+// [Serve] is the same with the default options. One handler's error, panic or broken peer
+// never stops the others: errors go to the optional [Server.OnError] hook (the library
+// logs nothing), panics are recovered as a [*PanicError], and a temporary Accept error
+// such as "too many open files" is retried with a growing pause.
+//
+// Limits. [Server.MaxConversations] (default 1024; negative for none) bounds the
+// handlers running at once. [Server.WhenFull] says what happens to the next peer:
+// [WaitWhenFull] (the default) stops accepting until a conversation ends, so new peers
+// wait in the system's listen backlog; [RefuseWhenFull] accepts them, sends
+// [Server.RefuseMessage] and a goodbye, and closes.
+//
+// Shutdown. When Serve's context ends, the Server closes the listener, then ends the
+// handlers' context. A handler that returns within [Server.ShutdownGrace] (default 5s)
+// has its conversation closed with a goodbye, a close key sent after everything the
+// handler sent, so the peer receives every message and then learns the server is
+// leaving. When the grace period ends, the Server says goodbye to the conversations still
+// open and closes them, which unblocks their handlers. Serve returns only after every
+// handler has returned, and returns nil.
+//
+// Timeouts. A peer that sends half a message and stalls, or stops reading, must not pin
+// a handler for ever. [Server.IdleTimeout] ends a conversation that carried no whole
+// message in either direction for that long (a goodbye, then close; reported as
+// [ErrIdleTimeout]). [Server.ReadTimeout] and [Server.WriteTimeout] bound every Recv and
+// Send of the handler's conversation; past them the call fails with an error matching
+// [os.ErrDeadlineExceeded]. All three are off by default.
+//
+// TLS. Set [Config.TLS] to encrypt stream conversations: [Config.Listen] needs a
+// certificate, [Config.Dial] verifies the server (its ServerName defaults to the host
+// of the address). TLS 1.2 is the minimum; the caller's tls.Config is cloned, never
+// changed. For mutual TLS set ClientAuth and ClientCAs on the listener's, and
+// Certificates on the client's; a handler reads the peer's certificate with
+// [Conversation.TLS]. The server's handshake runs in the conversation's goroutine under
+// [Server.HandshakeTimeout] (default 10s), never inside Accept, so a slow client holds up
+// nobody. A plaintext peer of a TLS server is told so, in its own framing, and closed;
+// the listener goes on.
+//
+// Counters. [Server.Stats] returns a [ServeStats]: conversations accepted, active and
+// refused, handlers that returned, errors by kind (handler errors, panics, timeouts, idle
+// timeouts, failed handshakes, forced closes at shutdown, retried accept errors).
+// [Listener.Stats] and [Conversation.Stats] count conversations, messages and bytes.
 //
 // # A complete example
 //

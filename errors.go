@@ -187,6 +187,9 @@ func hintFor(op string, err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "the peer left in the middle of a message"
 	}
+	if h := tlsHint(err); h != "" {
+		return h
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return "the host name could not be resolved; check its spelling or use an IP address"

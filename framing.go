@@ -16,9 +16,10 @@ const (
 	// DefaultFraming picks Lines on stream networks and Datagram on packet networks.
 	DefaultFraming Framing = iota
 
-	// Lines ends every message with "\n". Recv strips the "\n" or "\r\n"; a last line
-	// without one, followed by the end of the stream, is still a message. It is what a
-	// person types into nc or telnet. Send refuses a message holding a '\n' or ending in
+	// Lines ends every message with "\n". Recv strips the "\n" or "\r\n". A last line
+	// without one, followed by the end of the stream, is not a message but an error
+	// matching [io.ErrUnexpectedEOF]: it may have been cut off. It is what a person types
+	// into nc or telnet. Send refuses a message holding a '\n' or ending in
 	// '\r' ([ErrInvalidMessage]), because the peer could not get it back intact.
 	Lines
 
@@ -89,14 +90,9 @@ func splitLine(data []byte, limit int, atEOF bool) (int, []byte, int, error) {
 		return 0, nil, 0, &MessageSizeError{Op: "recv", Size: -1, Max: limit}
 	}
 	if atEOF && len(data) > 0 {
-		line := data
-		if n := len(line); line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if len(line) > limit {
-			return 0, nil, 0, &MessageSizeError{Op: "recv", Size: int64(len(line)), Max: limit}
-		}
-		return len(data), line, 0, nil
+		// A line the peer never ended may be a message cut off by a crash or a failed
+		// write: deliver nothing rather than half a message.
+		return 0, nil, 0, io.ErrUnexpectedEOF
 	}
 	return 0, nil, 0, errNeedMore
 }

@@ -1,10 +1,11 @@
 module github.com/sockmsg/sockmsg
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/stretchr/testify v1.11.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.23.0
 )
 
 require (

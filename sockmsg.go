@@ -2,6 +2,7 @@ package sockmsg
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,15 @@ type Config struct {
 	// DisableCloseKeys turns close-key detection off: every message is delivered as it
 	// is, and Goodbye only closes. Default: false.
 	DisableCloseKeys bool
+
+	// TLS, when set, encrypts stream conversations: Dial runs the client side of the
+	// handshake (bounded by its ctx) and Listen the server side, lazily on the first
+	// Send or Recv, or in [Server.Serve] under a time limit, never inside Accept. The
+	// Config is cloned, never changed; its MinVersion is raised to TLS 1.2 when lower. A
+	// listener needs Certificates (or GetCertificate); set ClientAuth and ClientCAs to
+	// verify clients (mutual TLS). Packet networks refuse it, and NewConversation ignores
+	// it (hand that a *tls.Conn). See [Conversation.TLS]. Default (nil): plaintext.
+	TLS *tls.Config
 }
 
 // settings is a Config resolved for one network.
@@ -45,6 +55,7 @@ type settings struct {
 	framing Framing
 	limit   int
 	keys    *keySet
+	tls     *tls.Config // a clone with MinVersion at least TLS 1.2, or nil
 }
 
 func (c *Config) resolve(network string) (settings, error) {
@@ -78,6 +89,9 @@ func (c *Config) resolve(network string) (settings, error) {
 		s.limit = DefaultMaxMessageSize
 	case s.framing == LengthPrefixed && uint64(s.limit) > 1<<32-1:
 		return settings{}, fmt.Errorf("%w: MaxMessageSize %d does not fit the 4-byte length header", ErrInvalidConfig, s.limit)
+	}
+	if s.tls, err = resolveTLS(cfg.TLS, network, packet); err != nil {
+		return settings{}, err
 	}
 	switch {
 	case cfg.DisableCloseKeys:
@@ -284,6 +298,11 @@ type Conversation struct {
 	dlMu    sync.Mutex // guards the deadlines the program set
 	readDL  time.Time
 	writeDL time.Time
+
+	// Per-call time limits that [Server] sets before its handler runs (0: none), and the
+	// deadlines they give the Recv or Send in progress (guarded by dlMu).
+	recvTimeout, sendTimeout time.Duration
+	callReadDL, callWriteDL  time.Time
 }
 
 // smallFrame is the frame size up to which Send copies into one buffer and makes one
@@ -367,6 +386,10 @@ func (c *Conversation) SendContext(ctx context.Context, msg []byte) error {
 	}
 	if c.sendErr != nil {
 		return c.sendErr
+	}
+	if c.sendTimeout > 0 {
+		c.limitCall(&c.callWriteDL, c.conn.SetWriteDeadline, c.writeDeadline, time.Now().Add(c.sendTimeout))
+		defer c.limitCall(&c.callWriteDL, c.conn.SetWriteDeadline, c.writeDeadline, time.Time{})
 	}
 	var unbind func(error) error
 	if ctx.Done() != nil { // checked here so that Send allocates nothing
@@ -479,6 +502,10 @@ func (c *Conversation) next(ctx context.Context) ([]byte, error) {
 	if c.closed.Load() {
 		return nil, wrapErr("recv", net.ErrClosed)
 	}
+	if c.recvTimeout > 0 {
+		c.limitCall(&c.callReadDL, c.conn.SetReadDeadline, c.readDeadline, time.Now().Add(c.recvTimeout))
+		defer c.limitCall(&c.callReadDL, c.conn.SetReadDeadline, c.readDeadline, time.Time{})
+	}
 	var unbind func(error) error
 	if ctx.Done() != nil { // checked here so that Recv allocates nothing
 		var err error
@@ -489,6 +516,9 @@ func (c *Conversation) next(ctx context.Context) ([]byte, error) {
 	msg, err := c.read()
 	if unbind != nil {
 		err = unbind(err)
+	}
+	if err != nil && c.closed.Load() {
+		err = net.ErrClosed // closed by this program while reading: say that, not a timeout
 	}
 	if err != nil {
 		err = wrapErr("recv", err)
@@ -596,7 +626,10 @@ func (c *Conversation) readDatagram() ([]byte, error) {
 }
 
 // Goodbye says goodbye the way the seed's programs do: it sends key, a close key, and
-// closes the conversation. An empty key sends the conversation's first close key ("bye"
+// closes the conversation. On a stream it shuts its sending side at once and lets the
+// socket linger, up to half a second in the background, until the peer closes too,
+// discarding what the peer still sends, so that a connection reset cannot swallow the
+// goodbye. An empty key sends the conversation's first close key ("bye"
 // by default). With close keys disabled Goodbye only closes. A key that is not one of
 // the conversation's close keys is refused with [ErrInvalidMessage] and nothing happens.
 func (c *Conversation) Goodbye(key string) error {
@@ -605,11 +638,55 @@ func (c *Conversation) Goodbye(key string) error {
 	} else if _, ok := match(c.keys, key); !ok {
 		return fmt.Errorf("%w: %q is not one of this conversation's close keys, so the peer would not take it as goodbye", ErrInvalidMessage, key)
 	}
-	var err error
-	if key != "" {
-		err = c.SendString(key)
+	if key == "" {
+		return c.Close()
 	}
-	return errors.Join(err, c.Close())
+	if err := c.SendString(key); err != nil {
+		return errors.Join(err, c.Close())
+	}
+	return c.closeLingering()
+}
+
+// goodbyeLinger is how long a conversation closed by Goodbye waits, in the background,
+// for the peer to close its side.
+const goodbyeLinger = 500 * time.Millisecond
+
+// closeLingering closes the conversation like Close, but on a stream it first shuts
+// only the sending side (the peer reads the goodbye, then EOF) and leaves a goroutine to
+// read and discard what the peer still sends until it closes too, for at most
+// goodbyeLinger, before closing the socket. Closing a socket that holds unread data
+// makes the system reset the connection, and a reset can throw away the goodbye before
+// the peer has read it.
+func (c *Conversation) closeLingering() error {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok || c.framing == Datagram {
+		return c.Close()
+	}
+	if c.closed.Swap(true) {
+		return wrapErr("close", net.ErrClosed)
+	}
+	if c.onClose != nil {
+		c.onClose()
+	}
+	if err := cw.CloseWrite(); err != nil {
+		return wrapErr("close", c.conn.Close())
+	}
+	// Wake a Recv in progress (it sees the conversation closed and says so), then
+	// linger once no Recv is reading.
+	_ = c.conn.SetReadDeadline(aLongTimeAgo)
+	go func() {
+		c.recvMu.Lock()
+		defer c.recvMu.Unlock()
+		_ = c.conn.SetReadDeadline(time.Now().Add(goodbyeLinger))
+		var scratch [512]byte
+		for {
+			if _, err := c.conn.Read(scratch[:]); err != nil {
+				break
+			}
+		}
+		_ = c.conn.Close()
+	}()
+	return nil
 }
 
 // Close ends the conversation and unblocks a Send or Recv in progress, which then
@@ -629,16 +706,36 @@ func (c *Conversation) Close() error {
 	return wrapErr("close", err)
 }
 
+// readDeadline is the deadline in force for Recv: the program's, or the per-call limit
+// when that comes first.
 func (c *Conversation) readDeadline() time.Time {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
-	return c.readDL
+	return earliest(c.readDL, c.callReadDL)
 }
 
+// writeDeadline is the deadline in force for Send. See readDeadline.
 func (c *Conversation) writeDeadline() time.Time {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
-	return c.writeDL
+	return earliest(c.writeDL, c.callWriteDL)
+}
+
+// limitCall sets (or, with the zero t, clears) the per-call deadline *call and applies
+// the deadline now in force to the socket.
+func (c *Conversation) limitCall(call *time.Time, set func(time.Time) error, current func() time.Time, t time.Time) {
+	c.dlMu.Lock()
+	*call = t
+	c.dlMu.Unlock()
+	_ = set(current())
+}
+
+// earliest returns the earlier of two deadlines, the zero time meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // aLongTimeAgo is a deadline in the past: setting it unblocks a pending I/O call.

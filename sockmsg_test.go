@@ -54,8 +54,8 @@ func TestDefaultsAreLinesAnd64KiB(t *testing.T) {
 		server, conn := rawPair(t, ctx, tr, nil)
 		assert.Equal(t, sockmsg.Lines, server.Framing())
 		assert.Equal(t, sockmsg.DefaultMaxMessageSize, server.MaxMessageSize())
-		// What nc or telnet would send: lines, some with "\r\n", the last one unterminated.
-		_, err := conn.Write([]byte("first\nsecond\r\n\nlast"))
+		// What nc or telnet would send: lines, some with "\r\n".
+		_, err := conn.Write([]byte("first\nsecond\r\n\nlast\n"))
 		require.NoError(t, err)
 		require.NoError(t, conn.(interface{ CloseWrite() error }).CloseWrite())
 		for _, want := range []string{"first", "second", "", "last"} {
@@ -174,16 +174,52 @@ func TestRecvOverLimitEndsConversation(t *testing.T) {
 }
 
 func TestPeerVanishesMidFrame(t *testing.T) {
+	cases := map[sockmsg.Framing]string{
+		sockmsg.LengthPrefixed: string(binary.BigEndian.AppendUint32(nil, 100)) + "only part",
+		sockmsg.Lines:          "a whole line\na line cut o",
+	}
+	for framing, wire := range cases {
+		t.Run(framing.String(), func(t *testing.T) {
+			t.Parallel()
+			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+				server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: framing})
+				_, err := conn.Write([]byte(wire))
+				require.NoError(t, err)
+				require.NoError(t, conn.Close())
+				if framing == sockmsg.Lines {
+					got, err := server.RecvString()
+					require.NoError(t, err)
+					assert.Equal(t, "a whole line", got)
+				}
+				_, err = server.Recv()
+				require.Error(t, err)
+				assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "half a message is never delivered as a whole one")
+				assert.NotErrorIs(t, err, io.EOF)
+				assert.Contains(t, err.Error(), "middle of a message")
+			})
+		})
+	}
+}
+
+func TestGoodbyeUnblocksRecvAndLingers(t *testing.T) {
 	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
-		server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: sockmsg.LengthPrefixed})
-		_, err := conn.Write(append(binary.BigEndian.AppendUint32(nil, 100), "only part"...))
-		require.NoError(t, err)
-		require.NoError(t, conn.Close())
-		_, err = server.Recv()
-		require.Error(t, err)
-		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
-		assert.NotErrorIs(t, err, io.EOF)
-		assert.Contains(t, err.Error(), "middle of a message")
+		server, client := pair(t, ctx, tr, nil)
+		recvErr := make(chan error, 1)
+		go func() {
+			_, err := server.Recv()
+			recvErr <- err
+		}()
+		// The client talks on while the server says goodbye.
+		require.NoError(t, client.SendString("one"))
+		require.NoError(t, client.SendString("two"))
+		require.NoError(t, server.Goodbye(""))
+		err := <-recvErr
+		if err != nil {
+			assert.ErrorIs(t, err, net.ErrClosed, "a Recv in progress ends when Goodbye closes")
+		}
+		_, err = client.Recv()
+		assert.ErrorIs(t, err, sockmsg.ErrCloseKey, "the goodbye arrives although the server had unread data")
+		require.NoError(t, client.Close())
 	})
 }
 

@@ -30,6 +30,9 @@ if [ -d bench ]; then (cd bench && "$(go env GOPATH)/bin/staticcheck" ./...); fi
 step "go test -race"
 go test -race -count=1 ./...
 
+step "reliability suites at full size (RELIABILITY.md)"
+SOCKMSG_RELIABILITY=1 go test -run 'Load|Faults|Hostile' -count=1 -timeout 30m .
+
 if [ -d bench ]; then
 	step "bench module: every peer delivers its messages"
 	(cd bench && go test -count=1 ./...)
