@@ -9,8 +9,8 @@
 // Each client is named by its address. When it joins, it is welcomed and the others are
 // told "* 127.0.0.1:50412 joined"; its messages reach the others as
 // "127.0.0.1:50412: merhaba"; when it leaves they are told "* 127.0.0.1:50412 left". A
-// client that does not read its messages for a second is dropped, so that it cannot hold
-// up the room.
+// client that does not take its messages within a second (the Server's WriteTimeout) is
+// dropped, so that it cannot hold up the room.
 //
 // Flags:
 //
@@ -70,21 +70,27 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
 
 	room := &room{members: make(map[*sockmsg.Conversation]string)}
-	err = serving.Serve(ctx, ln, func(conv *sockmsg.Conversation) {
-		name := conv.RemoteAddr().String()
-		others := room.join(conv, name)
-		fmt.Fprintf(stderr, "%s joined\n", name)
-		_ = room.send(conv, fmt.Sprintf("* welcome, %s; %d others here; say bye to leave", name, others))
-		why := room.listen(conv, name)
-		room.leave(conv, name)
-		fmt.Fprintf(stderr, "%s left: %s\n", name, why)
-	})
+	srv := &sockmsg.Server{
+		Handler: func(ctx context.Context, conv *sockmsg.Conversation) error {
+			name := conv.RemoteAddr().String()
+			others := room.join(conv, name)
+			fmt.Fprintf(stderr, "%s joined\n", name)
+			room.send(conv, fmt.Sprintf("* welcome, %s; %d others here; say bye to leave", name, others))
+			why, err := room.listen(ctx, conv, name)
+			// In a shutdown the Server says goodbye to everyone: no need to tell them.
+			room.leave(conv, name, ctx.Err() == nil)
+			fmt.Fprintf(stderr, "%s left: %s\n", name, why)
+			return err
+		},
+		// A member that does not take a message within a second is dropped, so that it
+		// cannot hold up the room: its Send fails, and send closes its conversation.
+		WriteTimeout: time.Second,
+		OnError:      serving.Report(stderr), // the library logs nothing itself
+	}
+	err = srv.Serve(ctx, ln) // until Ctrl-C or SIGTERM; then the graceful shutdown
 	fmt.Fprintln(stderr, "shut down")
 	return err
 }
-
-// sendTimeout is how long a member may take to accept a message before it is dropped.
-const sendTimeout = time.Second
 
 // room is the set of conversations in the chat, with their names.
 type room struct {
@@ -101,31 +107,35 @@ func (r *room) join(conv *sockmsg.Conversation, name string) int {
 	return len(r.members) - 1
 }
 
-// leave takes conv out of the room and tells the others.
-func (r *room) leave(conv *sockmsg.Conversation, name string) {
+// leave takes conv out of the room and, if tell, tells the others.
+func (r *room) leave(conv *sockmsg.Conversation, name string, tell bool) {
 	r.mu.Lock()
 	delete(r.members, conv)
 	r.mu.Unlock()
-	r.broadcast(nil, "* "+name+" left")
+	if tell {
+		r.broadcast(nil, "* "+name+" left")
+	}
 }
 
 // listen passes every message conv sends to the others until conv's conversation ends,
-// and says how it ended.
-func (r *room) listen(conv *sockmsg.Conversation, name string) string {
+// and says how it ended. It returns an error only for a failure; the Server reports it.
+func (r *room) listen(ctx context.Context, conv *sockmsg.Conversation, name string) (string, error) {
 	for {
-		msg, err := conv.RecvString()
+		msg, err := conv.RecvContext(ctx) // ctx ends when the server shuts down
 		var bye *sockmsg.CloseKeyError
 		switch {
 		case errors.As(err, &bye):
-			return fmt.Sprintf("said goodbye (%q)", bye.Text)
+			return fmt.Sprintf("said goodbye (%q)", bye.Text), nil
 		case err == io.EOF:
-			return "disconnected"
+			return "disconnected", nil
+		case ctx.Err() != nil:
+			return "the server is shutting down", nil
 		case errors.Is(err, net.ErrClosed):
-			return "the conversation was closed"
+			return "dropped: it did not take its messages in time", nil
 		case err != nil:
-			return err.Error()
+			return "failed", err
 		}
-		r.broadcast(conv, name+": "+msg)
+		r.broadcast(conv, name+": "+string(msg))
 	}
 }
 
@@ -140,20 +150,17 @@ func (r *room) broadcast(from *sockmsg.Conversation, text string) {
 	}
 	r.mu.Unlock()
 	for _, conv := range to {
-		_ = r.send(conv, text)
+		r.send(conv, text)
 	}
 }
 
-// send sends text to one member, and drops the member if it cannot take it in time:
-// closing its conversation ends its listen loop, which takes it out of the room. A text
-// the framing cannot carry (too large once the sender's name is added) is not sent, and
-// the member stays.
-func (r *room) send(conv *sockmsg.Conversation, text string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
-	defer cancel()
-	err := conv.SendContext(ctx, []byte(text))
+// send sends text to one member, and drops the member if it cannot take it in time (the
+// Server's WriteTimeout) or has gone: closing its conversation ends its listen loop,
+// which takes it out of the room. A text the framing cannot carry (too large once the
+// sender's name is added) is not sent, and the member stays.
+func (r *room) send(conv *sockmsg.Conversation, text string) {
+	err := conv.SendString(text)
 	if err != nil && !errors.Is(err, sockmsg.ErrInvalidMessage) && !errors.Is(err, sockmsg.ErrMessageTooLarge) {
 		conv.Close()
 	}
-	return err
 }

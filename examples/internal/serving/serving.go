@@ -1,67 +1,41 @@
-// Package serving is what examples/echo and examples/chat share: their flags, and until
-// the library has its own serving helper, the accept loop with a goroutine per
-// conversation and a graceful shutdown when the context ends.
-//
-// Serve is a stand-in for that helper.
+// Package serving holds what examples/echo and examples/chat share: their flags, and how
+// they report the failures their sockmsg.Server meets.
 package serving
 
 import (
-	"context"
-	"sync"
-	"time"
+	"flag"
+	"fmt"
+	"io"
 
 	"github.com/sockmsg/sockmsg"
 )
 
-// goodbyeTimeout bounds the sending of the close key at shutdown.
-const goodbyeTimeout = time.Second
+// Flags are the command-line flags the servers of many clients share.
+type Flags struct {
+	Addr    string
+	Network string
+	framing string
+}
 
-// Serve accepts conversations on ln and runs handle for each in its own goroutine, until
-// ctx ends. Then it stops accepting, says goodbye to every conversation still open (the
-// default close key, then Close, which also unblocks the handler's Recv), waits for the
-// handlers to return, and returns nil. It returns an Accept error other than ctx's at
-// once, after the same shutdown. handle need not close its conversation.
-func Serve(ctx context.Context, ln *sockmsg.Listener, handle func(*sockmsg.Conversation)) error {
-	var (
-		mu   sync.Mutex
-		live = make(map[*sockmsg.Conversation]struct{})
-		wg   sync.WaitGroup
-	)
-	var err error
-	for {
-		var conv *sockmsg.Conversation
-		conv, err = ln.AcceptContext(ctx)
-		if err != nil {
-			break
+// Register defines -addr (default 127.0.0.1:61000), -network (default tcp) and -framing
+// (default lines) on fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Addr, "addr", "127.0.0.1:61000", "address to listen on (port 0 picks a free port); with -network unix, the socket file's path")
+	fs.StringVar(&f.Network, "network", "tcp", "tcp, tcp4, tcp6 or unix")
+	fs.StringVar(&f.framing, "framing", "lines", "lines (what nc and telnet speak), raw or length")
+}
+
+// Framing returns the framing -framing names.
+func (f *Flags) Framing() (sockmsg.Framing, error) { return sockmsg.ParseFraming(f.framing) }
+
+// Report returns a [sockmsg.Server] OnError hook that writes every failure to w, on a
+// line of its own, after the peer's address.
+func Report(w io.Writer) func(*sockmsg.Conversation, error) {
+	return func(conv *sockmsg.Conversation, err error) {
+		if conv == nil { // a failed Accept, which the Server retries
+			fmt.Fprintf(w, "accept: %v\n", err)
+			return
 		}
-		mu.Lock()
-		live[conv] = struct{}{}
-		mu.Unlock()
-		wg.Go(func() {
-			defer func() {
-				mu.Lock()
-				delete(live, conv)
-				mu.Unlock()
-				conv.Close()
-			}()
-			handle(conv)
-		})
+		fmt.Fprintf(w, "%s: %v\n", conv.RemoteAddr(), err)
 	}
-	if ctx.Err() != nil {
-		err = nil
-	}
-	ln.Close()
-	mu.Lock()
-	open := make([]*sockmsg.Conversation, 0, len(live))
-	for conv := range live {
-		open = append(open, conv)
-	}
-	mu.Unlock()
-	for _, conv := range open {
-		// A peer that reads nothing could block the close key's Send for ever.
-		conv.SetWriteDeadline(time.Now().Add(goodbyeTimeout))
-		conv.Goodbye("")
-	}
-	wg.Wait()
-	return err
 }
