@@ -60,6 +60,11 @@ func match[T string | []byte](ks *keySet, msg T) (string, bool) {
 	if ks == nil || len(ks.keys) == 0 {
 		return "", false
 	}
+	// Most messages are no key: a long one that starts and ends with a visible ASCII
+	// byte has nothing to trim and is too long, which two comparisons tell.
+	if n := len(msg); n > 3*ks.max && isASCIIVisible(msg[0]) && isASCIIVisible(msg[n-1]) {
+		return "", false
+	}
 	t := trimSpace(msg)
 	// A folded rune is never more than three times as long as its source in UTF-8
 	// bytes, nor less than a third: a text far longer than the longest key is no key.
@@ -140,3 +145,6 @@ func decodeLastRune[T string | []byte](s T) (rune, int) {
 	}
 	return utf8.DecodeLastRuneInString(string(s[max(0, len(s)-utf8.UTFMax):]))
 }
+
+// isASCIIVisible reports whether b is a printable ASCII byte other than space.
+func isASCIIVisible(b byte) bool { return '!' <= b && b <= '~' }

@@ -309,9 +309,13 @@ type Conversation struct {
 // write; larger frames are written with writev straight from the caller's slice.
 const smallFrame = 4 << 10
 
-// initialReadBuffer is the read buffer a stream conversation starts with; it grows, up to
-// the maximum message size, only when a message needs it.
-const initialReadBuffer = 4 << 10
+// initialReadBuffer is the read buffer a stream conversation starts with. It grows when
+// a message needs more (up to the maximum message size) and when reads keep filling it
+// (up to streamReadBuffer), and it never shrinks.
+const (
+	initialReadBuffer = 4 << 10
+	streamReadBuffer  = 64 << 10
+)
 
 func newConversation(conn net.Conn, s settings) *Conversation {
 	return &Conversation{conn: conn, settings: s}
@@ -602,6 +606,12 @@ func (c *Conversation) fill(need int) error {
 	}
 	n, err := c.conn.Read(c.rbuf[c.w:])
 	c.w += n
+	if c.w == len(c.rbuf) && c.framing != Raw && len(c.rbuf) < min(streamReadBuffer, c.limit+lengthHeaderSize) {
+		// The read filled the buffer: the peer is streaming. A larger buffer takes more
+		// messages per system call.
+		size := min(2*len(c.rbuf), streamReadBuffer, c.limit+lengthHeaderSize)
+		c.rbuf = append(c.rbuf, make([]byte, size-len(c.rbuf))...)
+	}
 	if err == io.EOF {
 		c.eof = true
 		return nil
