@@ -3,6 +3,7 @@ package examples_test
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,6 +48,21 @@ func TestServerClient(t *testing.T) {
 			assert.Contains(t, server.stderr.String(), `the client said goodbye ("exit")`)
 		})
 	}
+}
+
+// TestServerClientUnix: -network unix takes the socket file's path in -host.
+func TestServerClientUnix(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	path := filepath.Join(t.TempDir(), "chat.sock")
+	server := start(ctx, t, "selam\n", "server", "-network", "unix", "-host", path)
+	server.listening(ctx, t)
+	client := start(ctx, t, "merhaba\nbye\n", "client", "-network", "unix", "-host", path)
+
+	assert.Equal(t, 0, client.wait(ctx, t), "client exit code")
+	assert.Equal(t, 0, server.wait(ctx, t), "server exit code")
+	assert.Equal(t, transcript("-> merhaba", "SUNUCU > selam", "-> bye"), client.stdout.String())
+	assert.Contains(t, server.stderr.String(), `the client said goodbye ("bye")`)
 }
 
 // TestClientEndOfInput: the end of the client's input is a goodbye: the client sends
