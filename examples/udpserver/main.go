@@ -21,7 +21,8 @@
 //     first message Recv returns. Every datagram is one message (Datagram framing), so
 //     there is no -framing flag.
 //   - Nothing tells the server that a client has gone: no end of stream, no reset. A
-//     client that leaves without a close key leaves the server waiting, which is why
+//     client that leaves without a close key leaves the server waiting until the
+//     listener's idle timeout (5 minutes by default) ends the conversation, which is why
 //     examples/udpclient says a close key on every way out (a close key, the end of its
 //     input, Ctrl-C), and why Ctrl-C here says goodbye too.
 //   - Datagrams may be lost. On this machine's loopback they are not, but across a

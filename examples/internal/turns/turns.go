@@ -156,7 +156,7 @@ func (c *Console) Speak(ctx context.Context, conv *sockmsg.Conversation) (over b
 
 // Hear is the peer's half of a turn: it waits for the peer's message and prints it after
 // label ("SUNUCU > ", "CLIENT: "). It reports over when the peer said goodbye with a close
-// key or left, and when the operator interrupted the wait (Ctrl-C), in which case Hear
+// key, left, or (over UDP) stayed silent past the listener's idle timeout, and when the operator interrupted the wait (Ctrl-C), in which case Hear
 // says goodbye to the peer.
 func (c *Console) Hear(ctx context.Context, conv *sockmsg.Conversation, label string) (over bool, err error) {
 	msg, err := conv.RecvContext(ctx)
@@ -170,6 +170,11 @@ func (c *Console) Hear(ctx context.Context, conv *sockmsg.Conversation, label st
 		return true, nil
 	case reset(err):
 		c.Notef("%s has gone (%v)", c.peer(), err)
+		return true, nil
+	case errors.Is(err, sockmsg.ErrIdleTimeout):
+		// UDP has no end of stream: a server's conversation whose peer is silent for
+		// long (5 minutes by default) ends this way, as a vanished peer would.
+		c.Notef("%s was silent for too long: %v", c.peer(), err)
 		return true, nil
 	case ctx.Err() != nil:
 		c.Notef("interrupted: saying goodbye")
