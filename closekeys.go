@@ -23,6 +23,14 @@ func IsCloseKey(text string) bool {
 	return ok
 }
 
+// CloseKey returns the default close key that text is, as [IsCloseKey] matches it, in
+// the key's own spelling: CloseKey(" EXİT ") is "exit", true. It returns "", false for
+// any other text. The spelling matters to peers that compare plainly, such as the
+// tutorial's server.py, whose lower() turns "EXİT" into "exi̇t".
+func CloseKey(text string) (key string, ok bool) {
+	return defaultKeySet.match(text)
+}
+
 // defaultKeySet matches the default keys.
 var defaultKeySet = newKeySet(defaultCloseKeys[:])
 

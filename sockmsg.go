@@ -489,9 +489,15 @@ func (c *Conversation) RecvContext(ctx context.Context) ([]byte, error) {
 // so a loop of AppendRecv calls does not allocate once the buffer has grown. Errors are
 // those of [Conversation.Recv]; on error dst is returned unchanged.
 func (c *Conversation) AppendRecv(dst []byte) ([]byte, error) {
+	return c.AppendRecvContext(context.Background(), dst)
+}
+
+// AppendRecvContext is [Conversation.AppendRecv] bounded by ctx, as
+// [Conversation.RecvContext] is.
+func (c *Conversation) AppendRecvContext(ctx context.Context, dst []byte) ([]byte, error) {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
-	msg, err := c.next(context.Background())
+	msg, err := c.next(ctx)
 	if err != nil {
 		return dst, err
 	}

@@ -790,3 +790,29 @@ func TestSendBatchDoesNotAllocate(t *testing.T) {
 	roundTrip()
 	assert.Zero(t, testing.AllocsPerRun(50, roundTrip))
 }
+
+func TestCloseKey(t *testing.T) {
+	for text, want := range map[string]string{" EXİT ": "exit", "Kapat": "kapat", "Q": "q", "exıt\n": "exit"} {
+		key, ok := sockmsg.CloseKey(text)
+		assert.True(t, ok, text)
+		assert.Equal(t, want, key, text)
+	}
+	key, ok := sockmsg.CloseKey("merhaba")
+	assert.False(t, ok)
+	assert.Empty(t, key)
+}
+
+func TestAppendRecvContext(t *testing.T) {
+	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+		server, client := pair(t, ctx, tr, nil)
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		buf, err := server.AppendRecvContext(short, []byte("x"))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, "x", string(buf))
+		require.NoError(t, client.SendString("y"))
+		buf, err = server.AppendRecvContext(ctx, buf)
+		require.NoError(t, err)
+		assert.Equal(t, "xy", string(buf))
+	})
+}

@@ -101,10 +101,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // echo sends every message back until the conversation ends, and says how it ended. It
 // returns an error only for a failure; the Server reports it.
 func echo(ctx context.Context, conv *sockmsg.Conversation) (string, error) {
+	var msg []byte // reused for every message: no allocation per echo
 	for {
-		// RecvContext, so that a shutdown (ctx ends) stops the wait at once; the Server
+		// With ctx, so that a shutdown (ctx ends) stops the wait at once; the Server
 		// then says goodbye after the last echo this handler sent.
-		msg, err := conv.RecvContext(ctx)
+		var err error
+		msg, err = conv.AppendRecvContext(ctx, msg[:0])
 		var bye *sockmsg.CloseKeyError
 		switch {
 		case errors.As(err, &bye):

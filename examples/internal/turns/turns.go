@@ -198,16 +198,8 @@ func reset(err error) bool {
 // message.lower().strip() with its closeKeys, takes it as goodbye: Python lower-cases
 // "İ" to "i̇", which is not "i". It returns text trimmed if it is no default key.
 func CloseKey(text string) string {
-	folded := strings.ToLower(strings.Map(func(r rune) rune {
-		if r == 'İ' || r == 'I' || r == 'ı' {
-			return 'i'
-		}
-		return r
-	}, strings.TrimSpace(text)))
-	for _, key := range sockmsg.DefaultCloseKeys() {
-		if folded == key {
-			return key
-		}
+	if key, ok := sockmsg.CloseKey(text); ok {
+		return key
 	}
 	return strings.TrimSpace(text)
 }
