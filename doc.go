@@ -127,7 +127,7 @@
 // Matching ignores surrounding white space and case, Turkish letters included: on a
 // Turkish keyboard the capital of i is İ, so "EXİT" and "QUİT" are close keys, and so is
 // "exıt" with a dotless ı. [IsCloseKey] answers for any text, and [CloseKey] also says
-which key it is. [Config.CloseKeys] replaces
+// which key it is. [Config.CloseKeys] replaces
 // the set and [Config.DisableCloseKeys] turns detection off. [Conversation.Goodbye] sends a
 // close key and closes, in one call.
 //
