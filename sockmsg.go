@@ -36,6 +36,24 @@ type Config struct {
 	// DisableCloseKeys turns close-key detection off: every message is delivered as it
 	// is, and Goodbye only closes. Default: false.
 	DisableCloseKeys bool
+
+	// IdleTimeout ends a server-side UDP or unixgram conversation whose peer has sent
+	// nothing for this long: datagrams already queued are still delivered, then Recv
+	// returns an error matching [ErrIdleTimeout], and the peer's next datagram starts a
+	// new conversation. Datagram networks have no end of stream, so without it a peer
+	// that vanishes holds its conversation forever. Default (0): [DefaultIdleTimeout].
+	// Negative: never. Ignored on streams and by Dial.
+	IdleTimeout time.Duration
+
+	// Backlog is how many new UDP or unixgram peers may wait for Accept. A first
+	// datagram from a new peer while the backlog is full is dropped and counted in
+	// [ListenerStats].Dropped. Default (0): [DefaultBacklog]. Ignored on streams.
+	Backlog int
+
+	// PeerQueue is how many datagrams a server-side UDP or unixgram conversation holds
+	// until Recv takes them. A datagram that finds the queue full is dropped and counted
+	// in [ConversationStats].Dropped. Default (0): [DefaultPeerQueue]. Ignored on streams.
+	PeerQueue int
 }
 
 // settings is a Config resolved for one network.
@@ -44,6 +62,7 @@ type settings struct {
 	framing Framing
 	limit   int
 	keys    *keySet
+	udp     udpSettings // packet networks only
 }
 
 func (c *Config) resolve(network string) (settings, error) {
@@ -77,6 +96,11 @@ func (c *Config) resolve(network string) (settings, error) {
 		s.limit = DefaultMaxMessageSize
 	case s.framing == LengthPrefixed && uint64(s.limit) > 1<<32-1:
 		return settings{}, fmt.Errorf("%w: MaxMessageSize %d does not fit the 4-byte length header", ErrInvalidConfig, s.limit)
+	}
+	if packet {
+		if s.udp, err = resolveUDP(&cfg); err != nil {
+			return settings{}, err
+		}
 	}
 	switch {
 	case cfg.DisableCloseKeys:
@@ -590,7 +614,7 @@ func (c *Conversation) readDatagram() ([]byte, error) {
 		return nil, err
 	}
 	if n > c.limit {
-		return nil, &MessageSizeError{Op: "recv", Size: -1, Max: c.limit}
+		return nil, &MessageSizeError{Op: "recv", Size: -1, Max: c.limit, Datagram: true}
 	}
 	return c.rbuf[:n], nil
 }
