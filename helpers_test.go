@@ -117,10 +117,5 @@ func rawPair(t testing.TB, ctx context.Context, tr transport, cfg *sockmsg.Confi
 
 // eachStream runs f as a parallel subtest over every stream transport.
 func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr transport)) {
-	for _, tr := range streamTransports {
-		t.Run(tr.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, testTimeout(t, 20*time.Second), tr)
-		})
-	}
+	each(t, streamTransports, f)
 }

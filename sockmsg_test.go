@@ -191,7 +191,7 @@ func TestCloseKeysFromThePeer(t *testing.T) {
 	for _, text := range []string{"bye", "EXİT", "QUİT", "KAPAT", "Bye ", "  q", "exıt", "Close"} {
 		t.Run(text, func(t *testing.T) {
 			t.Parallel()
-			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+			eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 				server, client := pair(t, ctx, tr, nil)
 				require.NoError(t, client.SendString("hello"))
 				require.NoError(t, client.SendString(text))
@@ -249,7 +249,7 @@ func TestCustomAndDisabledCloseKeys(t *testing.T) {
 }
 
 func TestGoodbye(t *testing.T) {
-	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+	eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 		server, client := pair(t, ctx, tr, nil)
 		err := client.Goodbye("see you")
 		assert.ErrorIs(t, err, sockmsg.ErrInvalidMessage, "not a close key: refused")
@@ -273,7 +273,7 @@ func TestGoodbye(t *testing.T) {
 }
 
 func TestSendAndRecvAfterCloseAndCloseTwice(t *testing.T) {
-	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+	eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 		server, client := pair(t, ctx, tr, nil)
 		require.NoError(t, client.Close())
 		err := client.SendString("late")
@@ -356,7 +356,7 @@ func TestConcurrentSendsNeverInterleave(t *testing.T) {
 }
 
 func TestDeadlines(t *testing.T) {
-	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+	eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 		server, client := pair(t, ctx, tr, nil)
 		require.NoError(t, server.SetReadDeadline(time.Now().Add(-time.Second)))
 		_, err := server.Recv()
