@@ -119,3 +119,16 @@ func rawPair(t testing.TB, ctx context.Context, tr transport, cfg *sockmsg.Confi
 func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr transport)) {
 	each(t, streamTransports, f)
 }
+
+// recvCancelled starts a RecvContext on c, cancels its context from this goroutine, and
+// returns the cancelled context and what the RecvContext returned.
+func recvCancelled(ctx context.Context, c *sockmsg.Conversation) (context.Context, error) {
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.RecvContext(cctx)
+		done <- err
+	}()
+	cancel()
+	return cctx, <-done
+}

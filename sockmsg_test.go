@@ -399,14 +399,8 @@ func TestContextBoundsOneCall(t *testing.T) {
 		assert.Equal(t, "hello world", string(got))
 
 		// Cancelling from another goroutine unblocks the call.
-		cctx, cancel2 := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			_, err := server.RecvContext(cctx)
-			done <- err
-		}()
-		cancel2()
-		assert.ErrorIs(t, <-done, context.Canceled)
+		cctx, err := recvCancelled(ctx, server)
+		assert.ErrorIs(t, err, context.Canceled)
 
 		// A context that had already ended sends nothing.
 		assert.ErrorIs(t, server.SendContext(cctx, []byte("x")), context.Canceled)
