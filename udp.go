@@ -97,6 +97,13 @@ func listenPacket(ctx context.Context, s settings, address string) (acceptor, er
 	if err != nil {
 		return nil, err
 	}
+	l := newPacketListener(pc, s)
+	go l.read()
+	return l, nil
+}
+
+// newPacketListener makes the demultiplexer of pc; its reader is not started yet.
+func newPacketListener(pc net.PacketConn, s settings) *packetListener {
 	l := &packetListener{
 		pc:         pc,
 		limit:      s.limit,
@@ -111,8 +118,7 @@ func listenPacket(ctx context.Context, s settings, address string) (acceptor, er
 	l.udpConn, _ = pc.(*net.UDPConn)
 	l.unixConn, _ = pc.(*net.UnixConn)
 	l.pool.New = func() any { return new(datagram) }
-	go l.read()
-	return l, nil
+	return l
 }
 
 // packetListener is the UDP (and unixgram) demultiplexer: one socket, one goroutine

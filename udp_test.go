@@ -567,3 +567,32 @@ func TestErrIdleTimeoutIsNotADeadline(t *testing.T) {
 	assert.False(t, errors.Is(sockmsg.ErrIdleTimeout, os.ErrDeadlineExceeded))
 	assert.Contains(t, sockmsg.ErrIdleTimeout.Error(), "IdleTimeout")
 }
+
+// BenchmarkUDPRoundTrip sends a datagram to the listener side and back.
+func BenchmarkUDPRoundTrip(b *testing.B) {
+	ctx := testTimeout(b, time.Minute)
+	server, client := pair(b, ctx, packetTransports[0], nil)
+	msg := []byte(strings.Repeat("b", 512))
+	buf := make([]byte, 0, 64<<10)
+	// Warm up: the client's receive buffer is made on its first Recv.
+	require.NoError(b, server.Send(msg))
+	_, err := client.Recv()
+	require.NoError(b, err)
+	b.ReportAllocs()
+	b.SetBytes(int64(2 * len(msg)))
+	for b.Loop() {
+		if err := client.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		var err error
+		if buf, err = server.AppendRecv(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+		if err := server.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		if buf, err = client.AppendRecv(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
