@@ -115,6 +115,16 @@ func rawPair(t testing.TB, ctx context.Context, tr transport, cfg *sockmsg.Confi
 	return server, conn
 }
 
+// each runs f as a parallel subtest over every transport of trs.
+func each(t *testing.T, trs []transport, f func(t *testing.T, ctx context.Context, tr transport)) {
+	for _, tr := range trs {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, testTimeout(t, 20*time.Second), tr)
+		})
+	}
+}
+
 // eachStream runs f as a parallel subtest over every stream transport.
 func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr transport)) {
 	each(t, streamTransports, f)

@@ -37,15 +37,6 @@ func eachTransport(t *testing.T, f func(t *testing.T, ctx context.Context, tr tr
 	each(t, append(append([]transport(nil), streamTransports...), packetTransports...), f)
 }
 
-func each(t *testing.T, trs []transport, f func(t *testing.T, ctx context.Context, tr transport)) {
-	for _, tr := range trs {
-		t.Run(tr.name, func(t *testing.T) {
-			t.Parallel()
-			f(t, testTimeout(t, 20*time.Second), tr)
-		})
-	}
-}
-
 // dial dials the listener and closes the client when the test ends.
 func dial(t testing.TB, ctx context.Context, cfg *sockmsg.Config, ln *sockmsg.Listener) *sockmsg.Conversation {
 	t.Helper()
