@@ -180,6 +180,81 @@
 // a blocked Send or Recv. The usual shape is one goroutine receiving and any number
 // sending. A [Listener] is safe for concurrent use too.
 //
+// # UDP
+//
+// The seed's second socket type, SOCK_DGRAM, is UDP. Where TCP carries a stream of bytes
+// between two connected sockets, UDP carries datagrams: each sendto is one packet with an
+// address on it, and each recvfrom returns one packet and the address it came from. sockmsg
+// gives UDP the same Listen, Dial, Accept, Send and Recv as TCP, with the networks "udp",
+// "udp4", "udp6" and, for datagrams between processes on one machine, "unixgram":
+//
+//	ln, err := sockmsg.Listen("udp", ":61000")
+//	...
+//	conv, err := ln.Accept() // one Conversation per remote address
+//	msg, err := conv.Recv()  // one datagram is one message
+//
+//	c, err := sockmsg.Dial("udp", "127.0.0.1:61000")
+//	err = c.SendString("merhaba") // a UDP server learns of a client from its first datagram
+//
+// One datagram is one message, so the framing is always [Datagram]; asking for Lines,
+// LengthPrefixed or Raw on a datagram network fails with [ErrInvalidConfig]. The largest
+// message is 65,507 bytes by default (the most a UDP datagram carries over IPv4);
+// [Config.MaxMessageSize] lowers it. A datagram larger than the limit is never cut short:
+// Recv returns a *[MessageSizeError] with Datagram set, the datagram is dropped whole, and
+// the conversation goes on.
+//
+// What UDP does not promise, sockmsg does not either. A datagram may be lost, may arrive
+// after one sent later, and may arrive twice; nothing tells the sender. A program that needs
+// every message, in order, once, uses TCP, or numbers its messages and acknowledges them.
+// What sockmsg does promise: a message arrives whole or not at all, and every datagram that
+// sockmsg itself throws away is counted.
+//
+// How the listener works. A UDP socket has no accept: every peer's datagrams arrive on the
+// one socket. A [Listener] on a datagram network reads that socket in one goroutine and
+// keeps a table from remote address to conversation (the demultiplexer). A datagram from an
+// address it has not seen makes a new conversation, which waits in the accept backlog until
+// Accept hands it out; a datagram from a known address goes to that conversation's queue,
+// where Recv takes it. Send on a server-side conversation sends from the listener's socket
+// to the peer's address, which is what the seed's sendto does. There is no goroutine per
+// peer or per datagram, and on udp networks receiving does not allocate per datagram:
+// buffers are reused (on unixgram the net package allocates each sender's address).
+//
+// Bounds, and what is dropped. Both waiting lines are bounded, so a flood cannot make a
+// server grow without end. [Config.Backlog] (default [DefaultBacklog]) bounds the
+// conversations waiting for Accept: the first datagram of a new peer that finds it full is
+// dropped and counted in [ListenerStats].Dropped (the peer's next datagram tries again).
+// [Config.PeerQueue] (default [DefaultPeerQueue]) bounds the datagrams a conversation holds
+// until Recv takes them: a datagram that finds the queue full is dropped and counted in
+// [ConversationStats].Dropped. A server that reads too slowly sees these counters climb;
+// nothing is dropped in silence. All of a listener's queues together hold at most 64 MiB;
+// a datagram that would go past that is dropped and counted too.
+//
+// Ending a conversation. A TCP peer that leaves ends the stream, and Recv returns io.EOF.
+// A UDP peer that leaves sends nothing at all: there is no end of stream to see. That is why
+// close keys matter more here. A peer that says goodbye with a close key (or [Conversation.Goodbye])
+// ends its conversation exactly as on TCP: Recv returns a *[CloseKeyError]. A peer that
+// vanishes without a word is caught by [Config.IdleTimeout] (default [DefaultIdleTimeout]):
+// once it has sent nothing for that long, its conversation's Recv delivers what was queued
+// and then returns an error matching [ErrIdleTimeout]. It does not match
+// os.ErrDeadlineExceeded, because unlike a deadline it is final. Close a server-side
+// conversation when you are done with it: that removes that peer only, and its next datagram
+// starts a new conversation. Closing the listener ends every conversation it made: blocked
+// Recv and Accept calls return, with errors matching net.ErrClosed.
+//
+// Deadlines and contexts work on UDP conversations as on streams: SetReadDeadline,
+// RecvContext and AcceptContext bound one call and leave the conversation usable. A UDP
+// Send does not wait for the peer, so it practically never blocks.
+//
+// A dialled UDP conversation is a connected socket: it sends only to the address it dialled
+// and receives only from it. If nothing listens there, the system may report it on a later
+// Send or Recv as a refused connection. A dialled unixgram conversation binds itself to a
+// temporary socket file, so that the server has an address to answer; Close removes it. A
+// unixgram datagram from a socket with no address cannot be answered, and is dropped and
+// counted in [ListenerStats].Dropped.
+//
+// WinError 10057 cannot happen here either: a [Listener] has no Send, and every server-side
+// [Conversation] knows the address it answers.
+//
 // # Serving many peers
 //
 // The seed's server accepts one client and talks to it until it leaves. A real server

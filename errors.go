@@ -32,6 +32,14 @@ var (
 	// ErrInvalidConfig means a [Config] field holds a value that cannot work, such as a
 	// negative MaxMessageSize or a framing the network cannot carry.
 	ErrInvalidConfig = errors.New("sockmsg: invalid config")
+
+	// ErrIdleTimeout means a conversation was ended for being idle: a server-side UDP or
+	// unixgram conversation whose peer sent nothing for [Config.IdleTimeout] (Recv
+	// returns it inside an *[Error]), or a conversation that carried no message for
+	// [Server.IdleTimeout] (reported to [Server.OnError]). Unlike a deadline it does not
+	// match [os.ErrDeadlineExceeded]: a deadline leaves the conversation usable, an idle
+	// timeout ends it, as the end of a stream would.
+	ErrIdleTimeout = errors.New("sockmsg: idle timeout")
 )
 
 // CloseKeyError is returned by Recv when the peer sent a close key. It matches
@@ -53,12 +61,15 @@ func (e *CloseKeyError) Error() string {
 func (e *CloseKeyError) Is(target error) bool { return target == ErrCloseKey }
 
 // MessageSizeError reports a message over the maximum size. It matches [ErrMessageTooLarge].
-// When Recv returns it the conversation is over: the rest of the oversize frame was never
-// read, so the stream cannot be trusted any more, and the connection has been closed.
+// When Recv returns it on a stream the conversation is over: the rest of the oversize
+// frame was never read, so the stream cannot be trusted any more, and the connection has
+// been closed. An oversize datagram (Datagram is true) was dropped whole, and the
+// conversation goes on.
 type MessageSizeError struct {
-	Op   string // "send" or "recv"
-	Size int64  // the message's size in bytes, or -1 when unknown (a line with no end in sight)
-	Max  int    // the limit in force
+	Op       string // "send" or "recv"
+	Size     int64  // the message's size in bytes, or -1 when unknown (a line with no end in sight)
+	Max      int    // the limit in force
+	Datagram bool   // a received datagram, dropped whole; the conversation goes on
 }
 
 func (e *MessageSizeError) Error() string {
@@ -67,7 +78,10 @@ func (e *MessageSizeError) Error() string {
 		size = fmt.Sprintf("%d bytes", e.Size)
 	}
 	hint := "raise Config.MaxMessageSize on both sides if such messages are expected"
-	if e.Op == "recv" {
+	switch {
+	case e.Datagram:
+		hint = "the datagram was dropped, the conversation goes on; " + hint
+	case e.Op == "recv":
 		hint = "the conversation was closed; " + hint
 	}
 	return fmt.Sprintf("sockmsg: %s: message of %s exceeds the maximum of %d bytes (%s)", e.Op, size, e.Max, hint)
@@ -112,7 +126,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("sockmsg: ")
-	msg := e.Err.Error()
+	msg := strings.TrimPrefix(e.Err.Error(), "sockmsg: ") // one prefix, even around a sentinel
 	// A *net.OpError already starts with its operation ("dial tcp 127.0.0.1:1: ...").
 	var oe *net.OpError
 	if !errors.As(e.Err, &oe) {

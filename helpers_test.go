@@ -115,9 +115,9 @@ func rawPair(t testing.TB, ctx context.Context, tr transport, cfg *sockmsg.Confi
 	return server, conn
 }
 
-// eachStream runs f as a parallel subtest over every stream transport.
-func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr transport)) {
-	for _, tr := range streamTransports {
+// each runs f as a parallel subtest over every transport of trs.
+func each(t *testing.T, trs []transport, f func(t *testing.T, ctx context.Context, tr transport)) {
+	for _, tr := range trs {
 		t.Run(tr.name, func(t *testing.T) {
 			t.Parallel()
 			f(t, testTimeout(t, 20*time.Second), tr)
@@ -129,4 +129,22 @@ func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr trans
 // file when it closes.
 func tempSocketPath() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("sockmsg-example-%d.sock", os.Getpid()))
+}
+
+// eachStream runs f as a parallel subtest over every stream transport.
+func eachStream(t *testing.T, f func(t *testing.T, ctx context.Context, tr transport)) {
+	each(t, streamTransports, f)
+}
+
+// recvCancelled starts a RecvContext on c, cancels its context from this goroutine, and
+// returns the cancelled context and what the RecvContext returned.
+func recvCancelled(ctx context.Context, c *sockmsg.Conversation) (context.Context, error) {
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.RecvContext(cctx)
+		done <- err
+	}()
+	cancel()
+	return cctx, <-done
 }

@@ -61,10 +61,6 @@ const (
 
 // Errors a [Server] reports through [Server.OnError] about conversations it ended itself.
 var (
-	// ErrIdleTimeout means the Server ended a conversation that carried no message, in
-	// either direction, for [Server.IdleTimeout].
-	ErrIdleTimeout = errors.New("sockmsg: conversation idle for too long")
-
 	// ErrShutdownGrace means a handler was still running when the Server's shutdown grace
 	// period ended, so the Server said goodbye and closed its conversation.
 	ErrShutdownGrace = errors.New("sockmsg: handler still running when the shutdown grace period ended")

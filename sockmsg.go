@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -47,6 +48,26 @@ type Config struct {
 	// verify clients (mutual TLS). Packet networks refuse it, and NewConversation ignores
 	// it (hand that a *tls.Conn). See [Conversation.TLS]. Default (nil): plaintext.
 	TLS *tls.Config
+
+	// IdleTimeout ends a server-side UDP or unixgram conversation whose peer has sent
+	// nothing for this long: datagrams already queued are still delivered, then Recv
+	// returns an error matching [ErrIdleTimeout], and the peer's next datagram starts a
+	// new conversation. Datagram networks have no end of stream, so without it a peer
+	// that vanishes holds its conversation forever. Default (0): [DefaultIdleTimeout].
+	// Negative: never. Ignored on streams and by Dial.
+	IdleTimeout time.Duration
+
+	// Backlog is how many new UDP or unixgram peers may wait for Accept. A first
+	// datagram from a new peer while the backlog is full is dropped and counted in
+	// [ListenerStats].Dropped. Default (0): [DefaultBacklog]. Ignored on streams.
+	Backlog int
+
+	// PeerQueue is how many datagrams a server-side UDP or unixgram conversation holds
+	// until Recv takes them. A datagram that finds the queue full is dropped and counted
+	// in [ConversationStats].Dropped, and so is one that would take the queues of all of
+	// a listener's conversations past 64 MiB together. Default (0): [DefaultPeerQueue].
+	// Ignored on streams.
+	PeerQueue int
 }
 
 // settings is a Config resolved for one network.
@@ -56,6 +77,7 @@ type settings struct {
 	limit   int
 	keys    *keySet
 	tls     *tls.Config // a clone with MinVersion at least TLS 1.2, or nil
+	udp     udpSettings // packet networks only
 }
 
 func (c *Config) resolve(network string) (settings, error) {
@@ -92,6 +114,11 @@ func (c *Config) resolve(network string) (settings, error) {
 	}
 	if s.tls, err = resolveTLS(cfg.TLS, network, packet); err != nil {
 		return settings{}, err
+	}
+	if packet {
+		if s.udp, err = resolveUDP(&cfg); err != nil {
+			return settings{}, err
+		}
 	}
 	switch {
 	case cfg.DisableCloseKeys:
@@ -547,12 +574,16 @@ func (c *Conversation) next(ctx context.Context) ([]byte, error) {
 }
 
 // isTransient reports whether a Recv error leaves the conversation usable: a deadline,
-// an ended context, or an oversize datagram (which was dropped whole).
+// an ended context, an oversize datagram (which was dropped whole), or a datagram
+// refused by the peer's system.
 func (c *Conversation) isTransient(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		(errors.As(err, &ne) && ne.Timeout()) ||
-		(c.framing == Datagram && errors.Is(err, ErrMessageTooLarge))
+		(c.framing == Datagram && errors.Is(err, ErrMessageTooLarge)) ||
+		// A datagram the peer's system refused (nothing listened then): the peer may
+		// listen by the next one.
+		(c.framing == Datagram && errors.Is(err, syscall.ECONNREFUSED))
 }
 
 // read reads until one whole message is buffered and returns it.
@@ -636,7 +667,7 @@ func (c *Conversation) readDatagram() ([]byte, error) {
 		return nil, err
 	}
 	if n > c.limit {
-		return nil, &MessageSizeError{Op: "recv", Size: -1, Max: c.limit}
+		return nil, &MessageSizeError{Op: "recv", Size: -1, Max: c.limit, Datagram: true}
 	}
 	return c.rbuf[:n], nil
 }

@@ -227,7 +227,7 @@ func TestCloseKeysFromThePeer(t *testing.T) {
 	for _, text := range []string{"bye", "EXİT", "QUİT", "KAPAT", "Bye ", "  q", "exıt", "Close"} {
 		t.Run(text, func(t *testing.T) {
 			t.Parallel()
-			eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+			eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 				server, client := pair(t, ctx, tr, nil)
 				require.NoError(t, client.SendString("hello"))
 				require.NoError(t, client.SendString(text))
@@ -285,7 +285,7 @@ func TestCustomAndDisabledCloseKeys(t *testing.T) {
 }
 
 func TestGoodbye(t *testing.T) {
-	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+	eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 		server, client := pair(t, ctx, tr, nil)
 		err := client.Goodbye("see you")
 		assert.ErrorIs(t, err, sockmsg.ErrInvalidMessage, "not a close key: refused")
@@ -309,7 +309,7 @@ func TestGoodbye(t *testing.T) {
 }
 
 func TestSendAndRecvAfterCloseAndCloseTwice(t *testing.T) {
-	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+	eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 		server, client := pair(t, ctx, tr, nil)
 		require.NoError(t, client.Close())
 		err := client.SendString("late")
@@ -392,7 +392,7 @@ func TestConcurrentSendsNeverInterleave(t *testing.T) {
 }
 
 func TestDeadlines(t *testing.T) {
-	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+	eachTransport(t, func(t *testing.T, ctx context.Context, tr transport) {
 		server, client := pair(t, ctx, tr, nil)
 		require.NoError(t, server.SetReadDeadline(time.Now().Add(-time.Second)))
 		_, err := server.Recv()
@@ -435,14 +435,8 @@ func TestContextBoundsOneCall(t *testing.T) {
 		assert.Equal(t, "hello world", string(got))
 
 		// Cancelling from another goroutine unblocks the call.
-		cctx, cancel2 := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			_, err := server.RecvContext(cctx)
-			done <- err
-		}()
-		cancel2()
-		assert.ErrorIs(t, <-done, context.Canceled)
+		cctx, err := recvCancelled(ctx, server)
+		assert.ErrorIs(t, err, context.Canceled)
 
 		// A context that had already ended sends nothing.
 		assert.ErrorIs(t, server.SendContext(cctx, []byte("x")), context.Canceled)

@@ -10,7 +10,8 @@ type ConversationStats struct {
 	MessagesReceived uint64
 	BytesReceived    uint64
 	// Dropped counts messages meant for this conversation that were thrown away: UDP
-	// datagrams that arrived while its queue was full. Streams never drop.
+	// datagrams that arrived while its queue was full on the listener side. Streams never
+	// drop; a dialled UDP conversation cannot see what its kernel drops, and counts 0.
 	Dropped uint64
 }
 
@@ -19,7 +20,8 @@ type ListenerStats struct {
 	Accepted uint64 // conversations handed out by Accept
 	Open     int64  // accepted conversations not yet closed
 	// Dropped counts datagrams thrown away before any conversation got them: from new
-	// peers while the accept backlog was full. Streams never drop.
+	// peers while the accept backlog was full, and unixgram datagrams from unbound
+	// sockets, which cannot be answered. Streams never drop.
 	Dropped uint64
 }
 
@@ -27,14 +29,12 @@ type ListenerStats struct {
 type convCounters struct {
 	messagesSent, bytesSent         atomic.Uint64
 	messagesReceived, bytesReceived atomic.Uint64
-	dropped                         atomic.Uint64
 }
 
 // listenerCounters are a listener's live counters.
 type listenerCounters struct {
 	accepted atomic.Uint64
 	open     atomic.Int64
-	dropped  atomic.Uint64
 }
 
 // Stats returns the conversation's counters so far. It is safe to call at any time.
@@ -44,7 +44,7 @@ func (c *Conversation) Stats() ConversationStats {
 		BytesSent:        c.counters.bytesSent.Load(),
 		MessagesReceived: c.counters.messagesReceived.Load(),
 		BytesReceived:    c.counters.bytesReceived.Load(),
-		Dropped:          c.counters.dropped.Load(),
+		Dropped:          droppedBy(c.conn),
 	}
 }
 
@@ -53,6 +53,6 @@ func (l *Listener) Stats() ListenerStats {
 	return ListenerStats{
 		Accepted: l.counters.accepted.Load(),
 		Open:     l.counters.open.Load(),
-		Dropped:  l.counters.dropped.Load(),
+		Dropped:  droppedBy(l.ln),
 	}
 }

@@ -2,19 +2,562 @@ package sockmsg
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The defaults of the UDP fields of [Config].
+const (
+	// DefaultBacklog is how many new peers may wait for Accept on a UDP listener.
+	DefaultBacklog = 128
+	// DefaultPeerQueue is how many datagrams a server-side UDP conversation holds for Recv.
+	DefaultPeerQueue = 256
+	// DefaultIdleTimeout ends a server-side UDP conversation whose peer went silent.
+	DefaultIdleTimeout = 5 * time.Minute
 )
 
 // defaultDatagramSize is the default MaxMessageSize of a packet network: the largest
 // UDP payload over IPv4.
 func defaultDatagramSize(network string) int { return 65507 }
 
-// dialPacket connects a datagram socket to one peer.
+// udpSettings are the resolved UDP fields of a Config.
+type udpSettings struct {
+	backlog int
+	queue   int
+	idle    time.Duration // 0: never
+}
+
+// resolveUDP checks the UDP fields of cfg and fills in their defaults.
+func resolveUDP(cfg *Config) (udpSettings, error) {
+	u := udpSettings{backlog: cfg.Backlog, queue: cfg.PeerQueue, idle: cfg.IdleTimeout}
+	switch {
+	case u.backlog < 0:
+		return u, fmt.Errorf("%w: Backlog is %d; it must be positive, or 0 for the default", ErrInvalidConfig, u.backlog)
+	case u.queue < 0:
+		return u, fmt.Errorf("%w: PeerQueue is %d; it must be positive, or 0 for the default", ErrInvalidConfig, u.queue)
+	}
+	if u.backlog == 0 {
+		u.backlog = DefaultBacklog
+	}
+	if u.queue == 0 {
+		u.queue = DefaultPeerQueue
+	}
+	switch {
+	case u.idle == 0:
+		u.idle = DefaultIdleTimeout
+	case u.idle < 0:
+		u.idle = 0
+	}
+	return u, nil
+}
+
+// dialPacket connects a datagram socket to one peer. A connected socket sends to that
+// peer only and receives from it only. A unixgram client is bound to a fresh path in a
+// temporary directory, so that the server has an address to answer; Close removes it.
 func dialPacket(ctx context.Context, s settings, address string) (net.Conn, error) {
-	return nil, &NetworkError{Network: s.network}
+	if s.network != "unixgram" {
+		var d net.Dialer
+		return d.DialContext(ctx, s.network, address)
+	}
+	dir, err := os.MkdirTemp("", "sockmsg-")
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{LocalAddr: &net.UnixAddr{Name: filepath.Join(dir, "c.sock"), Net: "unixgram"}}
+	conn, err := d.DialContext(ctx, s.network, address)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return &unixgramClient{UnixConn: conn.(*net.UnixConn), dir: dir}, nil
+}
+
+// unixgramClient is a dialled unixgram socket that removes its bound path on Close.
+type unixgramClient struct {
+	*net.UnixConn
+	dir string
+}
+
+func (c *unixgramClient) Close() error {
+	err := c.UnixConn.Close()
+	_ = os.RemoveAll(c.dir)
+	return err
 }
 
 // listenPacket opens a datagram socket and demultiplexes its peers.
 func listenPacket(ctx context.Context, s settings, address string) (acceptor, error) {
-	return nil, &NetworkError{Network: s.network}
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, s.network, address)
+	if err != nil {
+		return nil, err
+	}
+	l := newPacketListener(pc, s)
+	go l.read()
+	return l, nil
+}
+
+// newPacketListener makes the demultiplexer of pc; its reader is not started yet.
+func newPacketListener(pc net.PacketConn, s settings) *packetListener {
+	l := &packetListener{
+		pc:         pc,
+		limit:      s.limit,
+		udp:        s.udp,
+		peers:      make(map[peerKey]*peer),
+		backlog:    make(chan *peer, s.udp.backlog),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		epoch:      time.Now(),
+		accept:     newDeadline(),
+	}
+	l.udpConn, _ = pc.(*net.UDPConn)
+	l.unixConn, _ = pc.(*net.UnixConn)
+	l.pool.New = func() any { return new(datagram) }
+	return l
+}
+
+// packetListener is the UDP (and unixgram) demultiplexer: one socket, one goroutine
+// reading it, and a virtual connection, a *peer, for every remote address. The reader
+// routes each datagram to its peer's bounded queue, making a new peer on an address's
+// first datagram and offering it to Accept through the bounded backlog.
+type packetListener struct {
+	pc       net.PacketConn
+	udpConn  *net.UDPConn  // pc, on udp networks
+	unixConn *net.UnixConn // pc, on unixgram
+	limit    int
+	udp      udpSettings
+	epoch    time.Time // peers' last-seen times count from here, on the monotonic clock
+	pool     sync.Pool // of *datagram: buffers go back here once Read has copied them out
+
+	mu    sync.Mutex
+	peers map[peerKey]*peer // nil once the listener has shut down
+
+	backlog    chan *peer    // new peers waiting for Accept; only the reader sends
+	accept     *deadline     // Accept's deadline
+	done       chan struct{} // closed at shutdown
+	endErr     *endReason    // why it shut down; set before done is closed
+	endOnce    sync.Once
+	readerDone chan struct{} // closed when the reader goroutine has returned
+	drops      atomic.Uint64 // datagrams no conversation got
+	queued     atomic.Int64  // bytes of buffers in peers' queues, at most maxQueuedBytes
+}
+
+// maxQueuedBytes bounds the memory all of a listener's queues hold together: without
+// it, a flood of full-size datagrams from many addresses could fill Backlog × PeerQueue
+// buffers of up to 64 KiB each. A datagram that would go past it is dropped and counted.
+const maxQueuedBytes = 64 << 20
+
+// peerKey identifies a remote address without allocating: an IP address and port on
+// udp networks, a socket path on unixgram.
+type peerKey struct {
+	ip   netip.AddrPort
+	path string
+}
+
+// datagram is a received datagram waiting in a peer's queue. Its buffer is reused.
+type datagram struct {
+	b        []byte
+	oversize bool  // larger than the limit: only the fact is kept
+	charge   int64 // bytes counted in the listener's queued total while queued
+}
+
+// endReason is why a peer or the listener ended; Read and Write report it.
+type endReason struct {
+	err   error  // net.ErrClosed, ErrIdleTimeout, or the socket's error
+	hint  string // for the *Error built from it
+	drain bool   // Read still delivers what is queued before reporting it
+}
+
+func (r *endReason) error(op string) error {
+	return &Error{Op: op, Err: r.err, Hint: r.hint}
+}
+
+var (
+	listenerClosed = &endReason{err: net.ErrClosed, hint: "the listener was closed, which ends its UDP conversations"}
+	peerClosed     = &endReason{err: net.ErrClosed, hint: "the conversation was closed by this program; the peer's next datagram starts a new one"}
+)
+
+// read is the reader goroutine: it reads every datagram of the socket and routes it.
+func (l *packetListener) read() {
+	defer close(l.readerDone)
+	// One byte more than the limit, so that an oversize datagram shows itself.
+	buf := make([]byte, l.limit+1)
+	for {
+		n, key, err := l.readFrom(buf)
+		if err != nil {
+			l.shutdown(&endReason{err: err, hint: "the listening socket failed; Listen again"})
+			return
+		}
+		l.route(key, buf[:n])
+	}
+}
+
+// readFrom reads one datagram and names its sender without allocating on udp.
+func (l *packetListener) readFrom(buf []byte) (int, peerKey, error) {
+	if l.udpConn != nil {
+		n, ap, err := l.udpConn.ReadFromUDPAddrPort(buf)
+		return n, peerKey{ip: ap}, err
+	}
+	n, addr, err := l.unixConn.ReadFromUnix(buf)
+	var key peerKey
+	if addr != nil {
+		key.path = addr.Name
+	}
+	return n, key, err
+}
+
+// route hands data to its sender's peer, making the peer if it is new.
+func (l *packetListener) route(key peerKey, data []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.peers == nil {
+		return // shut down
+	}
+	p := l.peers[key]
+	if p == nil {
+		if len(l.backlog) == cap(l.backlog) || (l.unixConn != nil && key.path == "") {
+			// A full backlog, or an unbound unixgram sender that no one could answer.
+			l.drops.Add(1)
+			return
+		}
+		p = l.newPeer(key)
+		l.peers[key] = p
+		l.backlog <- p // cannot block: only this goroutine sends, and there was room
+	}
+	p.lastSeen.Store(int64(time.Since(l.epoch)))
+	if len(p.queue) == cap(p.queue) || l.queued.Load()+int64(len(data)) > maxQueuedBytes {
+		p.drops.Add(1)
+		return
+	}
+	d := l.pool.Get().(*datagram)
+	d.oversize = len(data) > l.limit
+	if d.oversize {
+		d.b = d.b[:0]
+	} else {
+		d.b = append(d.b[:0], data...)
+	}
+	d.charge = int64(cap(d.b))
+	l.queued.Add(d.charge)
+	p.queue <- d // cannot block: only this goroutine sends, and there was room
+}
+
+// newPeer makes the virtual connection of a new remote address. l.mu is held.
+func (l *packetListener) newPeer(key peerKey) *peer {
+	p := &peer{
+		l:       l,
+		key:     key,
+		queue:   make(chan *datagram, l.udp.queue),
+		done:    make(chan struct{}),
+		readDL:  newDeadline(),
+		writeDL: newDeadline(),
+	}
+	if l.unixConn != nil {
+		p.unixAddr = &net.UnixAddr{Name: key.path, Net: "unixgram"}
+		p.raddr = p.unixAddr
+	} else {
+		p.raddr = net.UDPAddrFromAddrPort(key.ip)
+	}
+	if l.udp.idle > 0 {
+		p.mu.Lock() // checkIdle reads p.idle
+		p.idle = time.AfterFunc(l.udp.idle, p.checkIdle)
+		p.mu.Unlock()
+	}
+	return p
+}
+
+// shutdown ends the listener and every peer it still routes to, once.
+func (l *packetListener) shutdown(why *endReason) {
+	l.endOnce.Do(func() {
+		l.mu.Lock()
+		peers := l.peers
+		l.peers = nil
+		l.endErr = why
+		close(l.done)
+		l.mu.Unlock()
+		for _, p := range peers {
+			p.end(why)
+		}
+	})
+}
+
+// Accept waits for a new peer. A deadline (set by AcceptContext) or Close unblocks it.
+func (l *packetListener) Accept() (net.Conn, error) {
+	expired := l.accept.wait()
+	select {
+	case <-l.done:
+		return nil, l.endErr.error("accept")
+	case <-expired:
+		return nil, l.timeout("accept")
+	default:
+	}
+	select {
+	case p := <-l.backlog:
+		return p, nil
+	case <-l.done:
+		return nil, l.endErr.error("accept")
+	case <-expired:
+		return nil, l.timeout("accept")
+	}
+}
+
+func (l *packetListener) timeout(op string) error {
+	return &net.OpError{Op: op, Net: l.pc.LocalAddr().Network(), Addr: l.pc.LocalAddr(), Err: os.ErrDeadlineExceeded}
+}
+
+func (l *packetListener) Addr() net.Addr { return l.pc.LocalAddr() }
+
+func (l *packetListener) SetDeadline(t time.Time) error {
+	l.accept.set(t)
+	return nil
+}
+
+// Close ends every peer, stops the reader and closes the socket (removing a unixgram
+// socket's file).
+func (l *packetListener) Close() error {
+	l.shutdown(listenerClosed)
+	err := l.pc.Close()
+	<-l.readerDone
+	l.accept.set(time.Time{}) // stop its timer
+	if l.unixConn != nil {
+		_ = os.Remove(l.pc.LocalAddr().String())
+	}
+	return err
+}
+
+func (l *packetListener) dropped() uint64 { return l.drops.Load() }
+
+// peer is one remote address of a packetListener, seen as a net.Conn: Read takes the
+// next datagram from its queue, Write sends on the listener's socket.
+type peer struct {
+	l        *packetListener
+	key      peerKey
+	raddr    net.Addr
+	unixAddr *net.UnixAddr // raddr, on unixgram
+
+	queue    chan *datagram // only the listener's reader sends
+	drops    atomic.Uint64
+	lastSeen atomic.Int64 // when the last datagram came, as time since l.epoch
+
+	readDL, writeDL *deadline
+
+	mu     sync.Mutex  // guards idle and ending
+	idle   *time.Timer // ends the peer when it has been silent too long, or nil
+	done   chan struct{}
+	endErr *endReason // set before done is closed
+}
+
+// end removes the peer from its listener and makes Read and Write fail with why, once.
+func (p *peer) end(why *endReason) bool {
+	l := p.l
+	l.mu.Lock()
+	if l.peers[p.key] == p {
+		delete(l.peers, p.key)
+	}
+	l.mu.Unlock()
+	// From here on the reader no longer delivers to p.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.endErr != nil {
+		return false
+	}
+	p.endErr = why
+	close(p.done)
+	if p.idle != nil {
+		p.idle.Stop()
+	}
+	p.readDL.set(time.Time{})
+	p.writeDL.set(time.Time{})
+	if !why.drain {
+		p.recycle()
+	}
+	return true
+}
+
+// recycle gives the queued datagrams' buffers back to the listener.
+func (p *peer) recycle() {
+	for {
+		select {
+		case d := <-p.queue:
+			p.l.release(d)
+		default:
+			return
+		}
+	}
+}
+
+// checkIdle runs when the idle timer fires: it ends a silent peer, or waits again.
+func (p *peer) checkIdle() {
+	silent := time.Since(p.l.epoch) - time.Duration(p.lastSeen.Load())
+	if left := p.l.udp.idle - silent; left > 0 {
+		p.mu.Lock()
+		if p.endErr == nil {
+			p.idle.Reset(left)
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.end(&endReason{err: ErrIdleTimeout, drain: true,
+		hint: fmt.Sprintf("nothing came from the peer for %v; its next datagram starts a new conversation", p.l.udp.idle)})
+}
+
+// Read copies the next datagram into b. A datagram over the limit, or longer than b,
+// is reported as a *MessageSizeError and dropped; the peer goes on.
+func (p *peer) Read(b []byte) (int, error) {
+	expired := p.readDL.wait()
+	for {
+		select {
+		case <-p.done:
+			return p.readEnded(b)
+		case <-expired:
+			return 0, p.timeout("read")
+		default:
+		}
+		select {
+		case d := <-p.queue:
+			return p.copyOut(b, d)
+		case <-p.done:
+		case <-expired:
+		}
+	}
+}
+
+// readEnded is Read on an ended peer: what is left in the queue, if the reason lets it
+// be read, then the reason.
+func (p *peer) readEnded(b []byte) (int, error) {
+	if p.endErr.drain {
+		select {
+		case d := <-p.queue:
+			return p.copyOut(b, d)
+		default:
+		}
+	}
+	return 0, p.endErr.error("recv")
+}
+
+// release takes a datagram out of the queued total and gives its buffer back.
+func (l *packetListener) release(d *datagram) {
+	l.queued.Add(-d.charge)
+	l.pool.Put(d)
+}
+
+func (p *peer) copyOut(b []byte, d *datagram) (int, error) {
+	defer p.l.release(d)
+	switch {
+	case d.oversize:
+		return 0, &MessageSizeError{Op: "recv", Size: -1, Max: p.l.limit, Datagram: true}
+	case len(d.b) > len(b):
+		return 0, &MessageSizeError{Op: "recv", Size: int64(len(d.b)), Max: len(b), Datagram: true}
+	}
+	return copy(b, d.b), nil
+}
+
+// Write sends b as one datagram to the peer, from the listener's socket. A deadline is
+// checked before sending; a send on a datagram socket does not wait for the peer.
+func (p *peer) Write(b []byte) (int, error) {
+	select {
+	case <-p.done:
+		return 0, p.endErr.error("send")
+	case <-p.writeDL.wait():
+		return 0, p.timeout("write")
+	default:
+	}
+	if p.unixAddr != nil {
+		return p.l.unixConn.WriteToUnix(b, p.unixAddr)
+	}
+	return p.l.udpConn.WriteToUDPAddrPort(b, p.key.ip)
+}
+
+// Close ends this peer only; a later datagram from its address starts a new conversation.
+func (p *peer) Close() error {
+	if !p.end(peerClosed) {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+func (p *peer) timeout(op string) error {
+	return &net.OpError{Op: op, Net: p.raddr.Network(), Source: p.LocalAddr(), Addr: p.raddr, Err: os.ErrDeadlineExceeded}
+}
+
+func (p *peer) LocalAddr() net.Addr  { return p.l.pc.LocalAddr() }
+func (p *peer) RemoteAddr() net.Addr { return p.raddr }
+
+func (p *peer) SetDeadline(t time.Time) error {
+	p.readDL.set(t)
+	p.writeDL.set(t)
+	return nil
+}
+
+func (p *peer) SetReadDeadline(t time.Time) error  { p.readDL.set(t); return nil }
+func (p *peer) SetWriteDeadline(t time.Time) error { p.writeDL.set(t); return nil }
+
+func (p *peer) dropped() uint64 { return p.drops.Load() }
+
+// droppedBy returns what x, a conversation's connection or a listener's acceptor, has
+// dropped: non-zero only for the UDP demultiplexer and its peers.
+func droppedBy(x any) uint64 {
+	if d, ok := x.(interface{ dropped() uint64 }); ok {
+		return d.dropped()
+	}
+	return 0
+}
+
+// deadline is a deadline for a virtual connection: a channel that is closed when it
+// passes. Setting it allocates only when it has passed before or a timer is needed.
+type deadline struct {
+	mu      sync.Mutex
+	ch      chan struct{}
+	expired bool
+	timer   *time.Timer
+	seq     uint64 // counts sets, so that a stale timer does nothing
+}
+
+func newDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
+
+// set moves the deadline to t; the zero time means none.
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.seq++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if d.expired {
+		d.ch = make(chan struct{})
+		d.expired = false
+	}
+	if t.IsZero() {
+		return
+	}
+	wait := time.Until(t)
+	if wait <= 0 {
+		d.expire()
+		return
+	}
+	seq := d.seq
+	d.timer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.seq == seq {
+			d.expire()
+		}
+	})
+}
+
+func (d *deadline) expire() {
+	d.expired = true
+	close(d.ch)
+}
+
+// wait returns a channel that is closed when the deadline passes.
+func (d *deadline) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
 }
