@@ -227,7 +227,9 @@
 // until Recv takes them: a datagram that finds the queue full is dropped and counted in
 // [ConversationStats].Dropped. A server that reads too slowly sees these counters climb;
 // nothing is dropped in silence. All of a listener's queues together hold at most 64 MiB;
-// a datagram that would go past that is dropped and counted too.
+// a datagram that would go past that is dropped and counted too. Datagrams that the
+// system itself drops, because the socket's receive buffer was full before the listener
+// could read them, are counted in [ListenerStats].SystemDropped (on Linux).
 //
 // Ending a conversation. A TCP peer that leaves ends the stream, and Recv returns io.EOF.
 // A UDP peer that leaves sends nothing at all: there is no end of stream to see. That is why

@@ -23,6 +23,10 @@ type ListenerStats struct {
 	// peers while the accept backlog was full, and unixgram datagrams from unbound
 	// sockets, which cannot be answered. Streams never drop.
 	Dropped uint64
+	// SystemDropped counts the datagrams the operating system dropped on the listening
+	// socket before the listener could read them, because its receive buffer was full
+	// (Linux, udp networks; as of the last datagram read; 0 elsewhere).
+	SystemDropped uint64
 }
 
 // convCounters are a conversation's live counters.
@@ -51,8 +55,9 @@ func (c *Conversation) Stats() ConversationStats {
 // Stats returns the listener's counters so far. It is safe to call at any time.
 func (l *Listener) Stats() ListenerStats {
 	return ListenerStats{
-		Accepted: l.counters.accepted.Load(),
-		Open:     l.counters.open.Load(),
-		Dropped:  droppedBy(l.ln),
+		Accepted:      l.counters.accepted.Load(),
+		Open:          l.counters.open.Load(),
+		Dropped:       droppedBy(l.ln),
+		SystemDropped: systemDroppedBy(l.ln),
 	}
 }

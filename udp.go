@@ -93,6 +93,9 @@ func (c *unixgramClient) Close() error {
 // listenPacket opens a datagram socket and demultiplexes its peers.
 func listenPacket(ctx context.Context, s settings, address string) (acceptor, error) {
 	var lc net.ListenConfig
+	if s.network != "unixgram" {
+		lc.Control = countSystemDrops
+	}
 	pc, err := lc.ListenPacket(ctx, s.network, address)
 	if err != nil {
 		return nil, err
@@ -145,6 +148,9 @@ type packetListener struct {
 	readerDone chan struct{} // closed when the reader goroutine has returned
 	drops      atomic.Uint64 // datagrams no conversation got
 	queued     atomic.Int64  // bytes of buffers in peers' queues, at most maxQueuedBytes
+
+	oob         [systemDropOOB]byte // the reader's control-message buffer
+	systemDrops atomic.Uint64       // the system's count of datagrams it dropped, as of the last read
 }
 
 // maxQueuedBytes bounds the memory all of a listener's queues hold together: without
@@ -200,7 +206,10 @@ func (l *packetListener) read() {
 // readFrom reads one datagram and names its sender without allocating on udp.
 func (l *packetListener) readFrom(buf []byte) (int, peerKey, error) {
 	if l.udpConn != nil {
-		n, ap, err := l.udpConn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, ap, err := l.udpConn.ReadMsgUDPAddrPort(buf, l.oob[:])
+		if drops, ok := systemDrops(l.oob[:oobn]); ok {
+			l.systemDrops.Store(uint64(drops))
+		}
 		return n, peerKey{ip: ap}, err
 	}
 	n, addr, err := l.unixConn.ReadFromUnix(buf)
@@ -497,6 +506,15 @@ func (p *peer) SetReadDeadline(t time.Time) error  { p.readDL.set(t); return nil
 func (p *peer) SetWriteDeadline(t time.Time) error { p.writeDL.set(t); return nil }
 
 func (p *peer) dropped() uint64 { return p.drops.Load() }
+
+// systemDroppedBy returns what the system dropped on x's socket, when x is the UDP
+// demultiplexer.
+func systemDroppedBy(x any) uint64 {
+	if l, ok := x.(*packetListener); ok {
+		return l.systemDrops.Load()
+	}
+	return 0
+}
 
 // droppedBy returns what x, a conversation's connection or a listener's acceptor, has
 // dropped: non-zero only for the UDP demultiplexer and its peers.

@@ -34,6 +34,16 @@ func TestDelivery(t *testing.T) {
 				o.full = true
 				r := c.sc(t, p, o)(c.n)
 				require.NoError(t, r.err)
+				if r.sent > 0 {
+					// Datagrams one way: loss is reported, not failed, but
+					// some must arrive and every one that did must be intact.
+					assert.EqualValues(t, c.n, r.sent, "datagrams sent")
+					assert.Positive(t, r.msgs, "datagrams delivered")
+					assert.LessOrEqual(t, r.msgs, r.sent, "datagrams delivered")
+					assert.EqualValues(t, r.msgs*int64(o.size), r.bytes, "bytes delivered")
+					t.Logf("%d of %d datagrams arrived (%.1f%% loss)", r.msgs, r.sent, 100*float64(r.sent-r.msgs)/float64(r.sent))
+					return
+				}
 				assert.EqualValues(t, c.n, r.msgs, "messages delivered")
 				assert.EqualValues(t, c.n*o.size, r.bytes, "bytes delivered")
 			})

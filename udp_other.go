@@ -1,0 +1,14 @@
+//go:build !linux
+
+package sockmsg
+
+import "syscall"
+
+// systemDropOOB is 0 where the system does not report its drops.
+const systemDropOOB = 0
+
+// countSystemDrops does nothing where the system cannot report its drops.
+func countSystemDrops(network, address string, c syscall.RawConn) error { return nil }
+
+// systemDrops reports nothing where the system cannot report its drops.
+func systemDrops(oob []byte) (uint32, bool) { return 0, false }
