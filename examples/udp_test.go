@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/sockmsg/sockmsg"
 )
@@ -65,4 +66,24 @@ func TestUDPEndOfInput(t *testing.T) {
 			assert.Contains(t, client.stderr.String(), tc.clientNote)
 		})
 	}
+}
+
+// TestUDPServerIdleTimeout: a client that vanishes without a word sends UDP nothing to
+// notice; -idle-timeout ends the server's conversation, and the server exits 0.
+func TestUDPServerIdleTimeout(t *testing.T) {
+	t.Parallel()
+	requireUDP(t)
+	ctx := testContext(t)
+	server := start(ctx, t, "selam\n", "udpserver", "-host", "127.0.0.1", "-port", "0", "-idle-timeout", "300ms")
+	addr := server.listening(ctx, t)
+	client, err := sockmsg.DialContext(ctx, "udp", addr)
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.SendString("merhaba"))
+	reply, err := client.RecvContext(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "selam", string(reply))
+	// The client now says nothing, and never leaves.
+	assert.Equal(t, 0, server.wait(ctx, t), "server exit code")
+	assert.Contains(t, server.stderr.String(), "silent for too long")
 }

@@ -60,10 +60,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	var f turns.Flags // -host, -port, -network
 	f.Register(fs, "udp")
+	idle := fs.Duration("idle-timeout", sockmsg.DefaultIdleTimeout, "end the conversation when the client has sent nothing for this long\n(UDP has no end of stream); negative: never")
 	_ = fs.Parse(args) // ExitOnError: a bad flag exits 2, -h exits 0
 
-	// socket(AF_INET, SOCK_DGRAM) and bind() in one call. A nil Config: Datagram framing.
-	ln, err := sockmsg.Listen(f.Network, f.Address())
+	// socket(AF_INET, SOCK_DGRAM) and bind() in one call; Datagram framing.
+	cfg := &sockmsg.Config{IdleTimeout: *idle}
+	ln, err := cfg.Listen(ctx, f.Network, f.Address())
 	if err != nil {
 		return err
 	}
