@@ -68,6 +68,29 @@ type Config struct {
 	// a listener's conversations past 64 MiB together. Default (0): [DefaultPeerQueue].
 	// Ignored on streams.
 	PeerQueue int
+
+	// ConnectedPeers gives every server-side UDP conversation a socket of its own, which
+	// makes Recv read the peer's datagrams straight from the system instead of taking
+	// them from the listener's reader goroutine: a round trip saves a goroutine hand-off
+	// (in a ping-pong, the time per round trip is close to that of a plain socket). The
+	// listening socket is opened with SO_REUSEADDR and SO_REUSEPORT, and for each new
+	// peer the listener opens a socket bound to its own address and connected to the
+	// peer, which the system then prefers for that peer's datagrams. Datagrams that
+	// reached the listener before the connection are still delivered first.
+	//
+	// The cost: one file descriptor per open conversation, and, with SO_REUSEPORT, any
+	// other socket of the same user may bind the listener's port too. When a peer's
+	// socket cannot be opened (out of file descriptors, say), that conversation falls
+	// back to the listener's queue silently. PeerQueue then only bounds the datagrams
+	// that came before the connection; the system's receive buffer holds the rest, and
+	// what it drops is counted in [ConversationStats].Dropped. Closing the conversation
+	// closes its socket: the peer's next datagram reaches the listener and starts a new
+	// conversation; IdleTimeout works as without it.
+	//
+	// Linux only: elsewhere it is ignored (the conversations work as without it).
+	// Refused with [ErrInvalidConfig] on unixgram; ignored on streams and by Dial.
+	// Default: false.
+	ConnectedPeers bool
 }
 
 // settings is a Config resolved for one network.
@@ -116,7 +139,7 @@ func (c *Config) resolve(network string) (settings, error) {
 		return settings{}, err
 	}
 	if packet {
-		if s.udp, err = resolveUDP(&cfg); err != nil {
+		if s.udp, err = resolveUDP(&cfg, network); err != nil {
 			return settings{}, err
 		}
 	}

@@ -10,8 +10,10 @@ type ConversationStats struct {
 	MessagesReceived uint64
 	BytesReceived    uint64
 	// Dropped counts messages meant for this conversation that were thrown away: UDP
-	// datagrams that arrived while its queue was full on the listener side. Streams never
-	// drop; a dialled UDP conversation cannot see what its kernel drops, and counts 0.
+	// datagrams that arrived while its queue was full on the listener side, and, with
+	// [Config.ConnectedPeers] on Linux, those the system dropped on the conversation's own
+	// socket because its receive buffer was full (as of the last datagram read). Streams
+	// never drop; a dialled UDP conversation cannot see what its kernel drops, and counts 0.
 	Dropped uint64
 }
 

@@ -2,6 +2,7 @@ package sockmsg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -31,12 +33,18 @@ type udpSettings struct {
 	backlog int
 	queue   int
 	idle    time.Duration // 0: never
+	// connected: give each peer a socket of its own (Config.ConnectedPeers), on udp
+	// networks and where the system supports it.
+	connected bool
 }
 
 // resolveUDP checks the UDP fields of cfg and fills in their defaults.
-func resolveUDP(cfg *Config) (udpSettings, error) {
+func resolveUDP(cfg *Config, network string) (udpSettings, error) {
 	u := udpSettings{backlog: cfg.Backlog, queue: cfg.PeerQueue, idle: cfg.IdleTimeout}
+	u.connected = cfg.ConnectedPeers && connectedPeersSupported
 	switch {
+	case cfg.ConnectedPeers && network == "unixgram":
+		return u, fmt.Errorf("%w: ConnectedPeers needs a udp network, not %q: a unixgram peer cannot have a socket of its own; leave it unset", ErrInvalidConfig, network)
 	case u.backlog < 0:
 		return u, fmt.Errorf("%w: Backlog is %d; it must be positive, or 0 for the default", ErrInvalidConfig, u.backlog)
 	case u.queue < 0:
@@ -93,7 +101,10 @@ func (c *unixgramClient) Close() error {
 // listenPacket opens a datagram socket and demultiplexes its peers.
 func listenPacket(ctx context.Context, s settings, address string) (acceptor, error) {
 	var lc net.ListenConfig
-	if s.network != "unixgram" {
+	switch {
+	case s.udp.connected:
+		lc.Control = shareAddress
+	case s.network != "unixgram":
 		lc.Control = countSystemDrops
 	}
 	pc, err := lc.ListenPacket(ctx, s.network, address)
@@ -120,6 +131,13 @@ func newPacketListener(pc net.PacketConn, s settings) *packetListener {
 	}
 	l.udpConn, _ = pc.(*net.UDPConn)
 	l.unixConn, _ = pc.(*net.UnixConn)
+	l.connected = s.udp.connected && l.udpConn != nil
+	l.network = s.network
+	if l.udpConn != nil {
+		if a, ok := l.udpConn.LocalAddr().(*net.UDPAddr); ok {
+			l.mapV4 = a.IP.To4() == nil
+		}
+	}
 	l.pool.New = func() any { return new(datagram) }
 	return l
 }
@@ -132,22 +150,30 @@ type packetListener struct {
 	pc       net.PacketConn
 	udpConn  *net.UDPConn  // pc, on udp networks
 	unixConn *net.UnixConn // pc, on unixgram
-	limit    int
-	udp      udpSettings
-	epoch    time.Time // peers' last-seen times count from here, on the monotonic clock
-	pool     sync.Pool // of *datagram: buffers go back here once Read has copied them out
+	network  string
+	// connected: each new peer gets a socket connected to it (Config.ConnectedPeers),
+	// which from then on receives its datagrams instead of pc.
+	connected bool
+	mapV4     bool // the socket is IPv6: it names IPv4 peers by IPv4-mapped addresses
+	limit     int
+	udp       udpSettings
+	epoch     time.Time // peers' last-seen times count from here, on the monotonic clock
+	pool      sync.Pool // of *datagram: buffers go back here once Read has copied them out
 
 	mu    sync.Mutex
 	peers map[peerKey]*peer // nil once the listener has shut down
 
-	backlog    chan *peer    // new peers waiting for Accept; only the reader sends
+	backlog    chan *peer    // new peers waiting for Accept; sent to under mu
 	accept     *deadline     // Accept's deadline
 	done       chan struct{} // closed at shutdown
 	endErr     *endReason    // why it shut down; set before done is closed
 	endOnce    sync.Once
 	readerDone chan struct{} // closed when the reader goroutine has returned
 	drops      atomic.Uint64 // datagrams no conversation got
-	queued     atomic.Int64  // bytes of buffers in peers' queues, at most maxQueuedBytes
+	// connectFailures counts peers that could not have a socket of their own and stayed
+	// on the queue.
+	connectFailures atomic.Uint64
+	queued          atomic.Int64 // bytes of buffers in peers' queues, at most maxQueuedBytes
 
 	oob         [systemDropOOB]byte // the reader's control-message buffer
 	systemDrops atomic.Uint64       // the system's count of datagrams it dropped, as of the last read
@@ -220,7 +246,8 @@ func (l *packetListener) readFrom(buf []byte) (int, peerKey, error) {
 	return n, key, err
 }
 
-// route hands data to its sender's peer, making the peer if it is new.
+// route hands data to its sender's peer, making the peer if it is new. The reader calls
+// it, and so does a connected peer's Read for another address's datagram.
 func (l *packetListener) route(key peerKey, data []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -236,7 +263,7 @@ func (l *packetListener) route(key peerKey, data []byte) {
 		}
 		p = l.newPeer(key)
 		l.peers[key] = p
-		l.backlog <- p // cannot block: only this goroutine sends, and there was room
+		l.backlog <- p // cannot block: senders hold l.mu, and there was room
 	}
 	p.lastSeen.Store(int64(time.Since(l.epoch)))
 	if len(p.queue) == cap(p.queue) || l.queued.Load()+int64(len(data)) > maxQueuedBytes {
@@ -252,7 +279,12 @@ func (l *packetListener) route(key peerKey, data []byte) {
 	}
 	d.charge = int64(cap(d.b))
 	l.queued.Add(d.charge)
-	p.queue <- d // cannot block: only this goroutine sends, and there was room
+	p.queue <- d // cannot block: senders hold l.mu, and there was room
+	if p.conn != nil {
+		// A datagram that reached the listener before the peer's socket was connected:
+		// wake a Read waiting on that socket, so that it looks at the queue.
+		p.readDL.poke()
+	}
 }
 
 // newPeer makes the virtual connection of a new remote address. l.mu is held.
@@ -270,6 +302,9 @@ func (l *packetListener) newPeer(key peerKey) *peer {
 		p.raddr = p.unixAddr
 	} else {
 		p.raddr = net.UDPAddrFromAddrPort(key.ip)
+	}
+	if l.connected {
+		p.connect()
 	}
 	if l.udp.idle > 0 {
 		p.mu.Lock() // checkIdle reads p.idle
@@ -340,17 +375,55 @@ func (l *packetListener) Close() error {
 
 func (l *packetListener) dropped() uint64 { return l.drops.Load() }
 
+// keyOf returns the key of an address as a peer's socket reports it: the listener's
+// socket, when it is IPv6, reports IPv4 peers as IPv4-mapped addresses.
+func (l *packetListener) keyOf(ap netip.AddrPort) peerKey {
+	if l.mapV4 && ap.Addr().Is4() {
+		ap = netip.AddrPortFrom(netip.AddrFrom16(ap.Addr().As16()), ap.Port())
+	}
+	return peerKey{ip: ap}
+}
+
+// connect gives the new peer a socket of its own, bound to the listener's address and
+// connected to the peer, so that the system delivers the peer's datagrams to it rather
+// than to the listener. When that fails (out of file descriptors, say), the peer stays
+// on the listener's queue.
+func (p *peer) connect() {
+	d := net.Dialer{LocalAddr: p.l.pc.LocalAddr(), Control: shareAddress}
+	c, err := d.Dial(p.l.network, p.key.ip.String())
+	if err != nil {
+		p.l.connectFailures.Add(1)
+		return
+	}
+	p.conn = c.(*net.UDPConn)
+	p.raw, err = p.conn.SyscallConn()
+	if err != nil {
+		_ = p.conn.Close()
+		p.conn, p.raw = nil, nil
+		p.l.connectFailures.Add(1)
+		return
+	}
+	p.readDL.sock = p.conn.SetReadDeadline
+}
+
 // peer is one remote address of a packetListener, seen as a net.Conn: Read takes the
-// next datagram from its queue, Write sends on the listener's socket.
+// next datagram from its queue, Write sends on the listener's socket. A connected peer
+// (Config.ConnectedPeers) has a socket of its own: Read empties the queue (what came
+// before the socket was connected), then reads the socket; Write sends on it.
 type peer struct {
 	l        *packetListener
 	key      peerKey
 	raddr    net.Addr
 	unixAddr *net.UnixAddr // raddr, on unixgram
 
-	queue    chan *datagram // only the listener's reader sends
-	drops    atomic.Uint64
-	lastSeen atomic.Int64 // when the last datagram came, as time since l.epoch
+	queue chan *datagram // only the listener's reader sends
+	drops atomic.Uint64
+	// A connected peer's socket and its SO_RXQ_OVFL count (nil, 0 on the queue path).
+	conn        *net.UDPConn
+	raw         syscall.RawConn
+	systemDrops atomic.Uint64
+	oob         [systemDropOOB]byte // Read's control-message buffer
+	lastSeen    atomic.Int64        // when the last datagram came, as time since l.epoch
 
 	readDL, writeDL *deadline
 
@@ -381,6 +454,10 @@ func (p *peer) end(why *endReason) bool {
 	}
 	p.readDL.set(time.Time{})
 	p.writeDL.set(time.Time{})
+	if p.conn != nil {
+		// Unblocks a Read on it; from now on the address's datagrams reach the listener.
+		_ = p.conn.Close()
+	}
 	if !why.drain {
 		p.recycle()
 	}
@@ -402,7 +479,12 @@ func (p *peer) recycle() {
 // checkIdle runs when the idle timer fires: it ends a silent peer, or waits again.
 func (p *peer) checkIdle() {
 	silent := time.Since(p.l.epoch) - time.Duration(p.lastSeen.Load())
-	if left := p.l.udp.idle - silent; left > 0 {
+	left := p.l.udp.idle - silent
+	if left <= 0 && p.raw != nil && datagramPending(p.raw) {
+		// Not silent: the peer's datagrams wait on its socket for a Read.
+		left = p.l.udp.idle
+	}
+	if left > 0 {
 		p.mu.Lock()
 		if p.endErr == nil {
 			p.idle.Reset(left)
@@ -417,6 +499,9 @@ func (p *peer) checkIdle() {
 // Read copies the next datagram into b. A datagram over the limit, or longer than b,
 // is reported as a *MessageSizeError and dropped; the peer goes on.
 func (p *peer) Read(b []byte) (int, error) {
+	if p.conn != nil {
+		return p.readConn(b)
+	}
 	expired := p.readDL.wait()
 	for {
 		select {
@@ -433,6 +518,69 @@ func (p *peer) Read(b []byte) (int, error) {
 		case <-expired:
 		}
 	}
+}
+
+// readConn is Read on a connected peer: the queue first, then its socket.
+func (p *peer) readConn(b []byte) (int, error) {
+	for {
+		select {
+		case <-p.done:
+			return p.readConnEnded(b)
+		default:
+		}
+		if p.readDL.rearm() {
+			return 0, p.timeout("read")
+		}
+		select {
+		case d := <-p.queue:
+			return p.copyOut(b, d)
+		default:
+		}
+		n, oobn, flags, from, err := p.conn.ReadMsgUDPAddrPort(b, p.oob[:])
+		if drops, ok := systemDrops(p.oob[:oobn]); ok {
+			p.systemDrops.Store(uint64(drops))
+		}
+		if err != nil {
+			select {
+			case <-p.done:
+				return p.readConnEnded(b)
+			default:
+			}
+			var ne net.Error
+			if (errors.As(err, &ne) && ne.Timeout()) || errors.Is(err, syscall.ECONNREFUSED) {
+				// A poke from the listener, or the deadline (the loop tells which); or
+				// the system reporting that an earlier datagram to the peer was refused,
+				// which the listener's unconnected socket never hears of either.
+				continue
+			}
+			return 0, err
+		}
+		if from.Port() != p.key.ip.Port() || from.Addr().Unmap() != p.key.ip.Addr().Unmap() {
+			// Another peer's datagram, which the system gave this socket in the moment
+			// between its bind and its connect (as one of the listener's SO_REUSEPORT
+			// group): it is the listener's to route.
+			p.l.route(p.l.keyOf(from), b[:n])
+			continue
+		}
+		p.lastSeen.Store(int64(time.Since(p.l.epoch)))
+		switch {
+		case n > p.l.limit:
+			return 0, &MessageSizeError{Op: "recv", Size: -1, Max: p.l.limit, Datagram: true}
+		case flags&msgTrunc != 0:
+			return 0, &MessageSizeError{Op: "recv", Size: -1, Max: len(b), Datagram: true}
+		}
+		return n, nil
+	}
+}
+
+// readConnEnded is readEnded on a connected peer. It first waits for end to have closed
+// the socket (end holds p.mu until then), so that once Read has reported the end, the
+// peer's next datagram reaches the listener rather than the closing socket.
+func (p *peer) readConnEnded(b []byte) (int, error) {
+	p.mu.Lock()
+	//lint:ignore SA2001 an empty critical section: it waits for end to finish
+	p.mu.Unlock()
+	return p.readEnded(b)
 }
 
 // readEnded is Read on an ended peer: what is left in the queue, if the reason lets it
@@ -478,6 +626,22 @@ func (p *peer) Write(b []byte) (int, error) {
 	if p.unixAddr != nil {
 		return p.l.unixConn.WriteToUnix(b, p.unixAddr)
 	}
+	if p.conn != nil {
+		n, err := p.conn.Write(b)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			// The system reports that an earlier datagram was refused; the listener's
+			// socket would not have said so. Send this one anyway.
+			n, err = p.conn.Write(b)
+		}
+		if err != nil {
+			select {
+			case <-p.done:
+				return 0, p.endErr.error("send")
+			default:
+			}
+		}
+		return n, err
+	}
 	return p.l.udpConn.WriteToUDPAddrPort(b, p.key.ip)
 }
 
@@ -505,7 +669,7 @@ func (p *peer) SetDeadline(t time.Time) error {
 func (p *peer) SetReadDeadline(t time.Time) error  { p.readDL.set(t); return nil }
 func (p *peer) SetWriteDeadline(t time.Time) error { p.writeDL.set(t); return nil }
 
-func (p *peer) dropped() uint64 { return p.drops.Load() }
+func (p *peer) dropped() uint64 { return p.drops.Load() + p.systemDrops.Load() }
 
 // systemDroppedBy returns what the system dropped on x's socket, when x is the UDP
 // demultiplexer.
@@ -533,6 +697,11 @@ type deadline struct {
 	expired bool
 	timer   *time.Timer
 	seq     uint64 // counts sets, so that a stale timer does nothing
+	at      time.Time
+	// sock, when set, is the socket's own deadline setter (a connected peer's read
+	// deadline), kept equal to at except after a poke.
+	sock  func(time.Time) error
+	poked bool
 }
 
 func newDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
@@ -542,6 +711,10 @@ func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.seq++
+	d.at = t
+	if d.sock != nil && !d.poked { // a poked socket stays woken until rearm
+		_ = d.sock(t)
+	}
 	if d.timer != nil {
 		d.timer.Stop()
 		d.timer = nil
@@ -571,6 +744,29 @@ func (d *deadline) set(t time.Time) {
 func (d *deadline) expire() {
 	d.expired = true
 	close(d.ch)
+}
+
+// poke wakes a read waiting on the socket, by moving the socket's deadline into the
+// past; rearm puts it back.
+func (d *deadline) poke() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sock != nil {
+		d.poked = true
+		_ = d.sock(aLongTimeAgo)
+	}
+}
+
+// rearm puts the deadline back on the socket after a poke and reports whether it has
+// passed.
+func (d *deadline) rearm() (passed bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.poked {
+		d.poked = false
+		_ = d.sock(d.at)
+	}
+	return d.expired || (!d.at.IsZero() && !time.Now().Before(d.at))
 }
 
 // wait returns a channel that is closed when the deadline passes.

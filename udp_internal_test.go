@@ -1,8 +1,10 @@
 package sockmsg
 
 import (
+	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -40,4 +42,100 @@ func TestUDPQueuedBytesAreBounded(t *testing.T) {
 	assert.Greater(t, dropped, uint64(0))
 	assert.LessOrEqual(t, held*uint64(len(big)), uint64(maxQueuedBytes))
 	assert.Greater(t, l.queued.Load(), int64(maxQueuedBytes-2*(l.limit+1)), "the bound is used, not undercut")
+}
+
+// peerOf returns the *peer behind an accepted UDP conversation.
+func peerOf(t *testing.T, c *Conversation) *peer {
+	t.Helper()
+	p, ok := c.conn.(*peer)
+	require.True(t, ok, "%T", c.conn)
+	return p
+}
+
+// With ConnectedPeers each peer gets a socket of its own, whatever the listener's
+// address family; the conversation then reads from it.
+func TestConnectedPeersHaveSockets(t *testing.T) {
+	if !connectedPeersSupported {
+		t.Skip("ConnectedPeers is ignored on this system")
+	}
+	cases := []struct{ network, listen, dial string }{
+		{"udp", "127.0.0.1:0", "127.0.0.1"},
+		{"udp4", "0.0.0.0:0", "127.0.0.1"},
+		{"udp", ":0", "127.0.0.1"}, // dual-stack: IPv4 peers have IPv4-mapped keys
+		{"udp6", "[::1]:0", "::1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.network+" "+tc.listen, func(t *testing.T) {
+			cfg := &Config{ConnectedPeers: true}
+			ln, err := cfg.Listen(context.Background(), tc.network, tc.listen)
+			if err != nil && tc.network == "udp6" {
+				t.Skip("no IPv6 loopback:", err)
+			}
+			require.NoError(t, err)
+			defer ln.Close()
+			port := ln.Addr().(*net.UDPAddr).Port
+			client, err := Dial("udp", net.JoinHostPort(tc.dial, strconv.Itoa(port)))
+			require.NoError(t, err)
+			defer client.Close()
+			require.NoError(t, client.SendString("first"))
+			server, err := ln.Accept()
+			require.NoError(t, err)
+			defer server.Close()
+			p := peerOf(t, server)
+			require.NotNil(t, p.conn, "the peer has a socket of its own")
+			for _, m := range []string{"first", "second", "third"} {
+				if m != "first" {
+					require.NoError(t, client.SendString(m))
+				}
+				got, err := server.RecvString()
+				require.NoError(t, err)
+				assert.Equal(t, m, got)
+				require.NoError(t, server.SendString("re: "+m))
+				back, err := client.RecvString()
+				require.NoError(t, err)
+				assert.Equal(t, "re: "+m, back)
+			}
+			assert.Zero(t, p.l.connectFailures.Load())
+			l := ln.ln.(*packetListener)
+			l.mu.Lock()
+			assert.Len(t, l.peers, 1, "no datagram went to the listener as from a new peer")
+			l.mu.Unlock()
+		})
+	}
+}
+
+// A peer whose socket cannot be opened stays on the listener's queue.
+func TestConnectedPeersFallBackToTheQueue(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s, err := (&Config{ConnectedPeers: true}).resolve("udp")
+	require.NoError(t, err)
+	l := newPacketListener(pc, s)
+	l.connected = true
+	l.network = "udp-no-such-network" // every connect fails
+	go l.read()
+	ln := &Listener{ln: l, settings: s}
+	defer ln.Close()
+
+	client, err := Dial("udp", pc.LocalAddr().String())
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.SendString("hello"))
+	server, err := ln.Accept()
+	require.NoError(t, err)
+	defer server.Close()
+	assert.Nil(t, peerOf(t, server).conn)
+	assert.Equal(t, uint64(1), l.connectFailures.Load())
+	for _, m := range []string{"hello", "more"} {
+		if m != "hello" {
+			require.NoError(t, client.SendString(m))
+		}
+		got, err := server.RecvString()
+		require.NoError(t, err)
+		assert.Equal(t, m, got)
+		require.NoError(t, server.SendString(m))
+		back, err := client.RecvString()
+		require.NoError(t, err)
+		assert.Equal(t, m, back)
+	}
 }

@@ -37,3 +37,42 @@ func systemDrops(oob []byte) (uint32, bool) {
 	}
 	return 0, false
 }
+
+// connectedPeersSupported reports whether Config.ConnectedPeers takes effect here.
+const connectedPeersSupported = true
+
+// msgTrunc is the recvmsg flag that says the datagram was longer than the buffer.
+const msgTrunc = syscall.MSG_TRUNC
+
+// shareAddress lets several sockets bind the same address (SO_REUSEADDR and
+// SO_REUSEPORT), so that a peer's connected socket can share the listener's port, and
+// counts the system's drops as countSystemDrops does.
+func shareAddress(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		for _, opt := range []int{syscall.SO_REUSEADDR, unixSOReusePort, syscall.SO_RXQ_OVFL} {
+			if serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, opt, 1); serr != nil {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// unixSOReusePort is SO_REUSEPORT, which package syscall does not name on Linux.
+const unixSOReusePort = 0xf
+
+// datagramPending reports whether a datagram (even an empty one) waits on the socket.
+// It peeks rather than asking FIONREAD, which cannot tell an empty datagram from none.
+func datagramPending(c syscall.RawConn) bool {
+	var pending bool
+	_ = c.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT|syscall.MSG_TRUNC)
+		pending = err == nil
+	})
+	return pending
+}

@@ -12,3 +12,12 @@ func countSystemDrops(network, address string, c syscall.RawConn) error { return
 
 // systemDrops reports nothing where the system cannot report its drops.
 func systemDrops(oob []byte) (uint32, bool) { return 0, false }
+
+// connectedPeersSupported is false: Config.ConnectedPeers is ignored here.
+const connectedPeersSupported = false
+
+const msgTrunc = 0
+
+func shareAddress(network, address string, c syscall.RawConn) error { return nil }
+
+func datagramPending(c syscall.RawConn) bool { return false }
