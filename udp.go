@@ -416,7 +416,7 @@ type peer struct {
 	raddr    net.Addr
 	unixAddr *net.UnixAddr // raddr, on unixgram
 
-	queue chan *datagram // only the listener's reader sends
+	queue chan *datagram // sent to by route, under l.mu
 	drops atomic.Uint64
 	// A connected peer's socket and its SO_RXQ_OVFL count (nil, 0 on the queue path).
 	conn        *net.UDPConn
