@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 func tcpPeers() []peer { return []peer{rawTCP, sockmsgTCP, gorillaPeer, coderPeer, zmq4Peer} }
 
 // udpPeers are the peers of the UDP scenarios.
-func udpPeers() []peer { return []peer{rawUDP, sockmsgUDP, pionPeer} }
+func udpPeers() []peer { return []peer{rawUDP, sockmsgUDP, sockmsgUDPConnected, pionPeer} }
 
 // batchPeers are the peers with a batching send path.
 func batchPeers() []peer { return []peer{rawTCP, sockmsgTCP} }

@@ -36,6 +36,19 @@ var sockmsgUDP = peer{
 	},
 }
 
+// sockmsg on UDP with Config.ConnectedPeers: the listener still demultiplexes new
+// peers, then gives each its own connected socket, so Recv reads it directly.
+var sockmsgUDPConnected = peer{
+	name: "sockmsg-connected",
+	udp:  true,
+	serve: func(tb testing.TB, size int, handle func(msgConn)) string {
+		cfg := sockmsgConfig(sockmsg.Datagram, size)
+		cfg.ConnectedPeers = true
+		return sockmsgServe(tb, "udp", cfg, handle)
+	},
+	dial: sockmsgUDP.dial,
+}
+
 func sockmsgConfig(f sockmsg.Framing, size int) *sockmsg.Config {
 	// Defaults otherwise, close keys included: what a program gets unless it
 	// opts out (the check costs about 10 ns a message; see BENCHMARKS.md).
