@@ -85,7 +85,9 @@ type Config struct {
 	// that came before the connection; the system's receive buffer holds the rest, and
 	// what it drops is counted in [ConversationStats].Dropped. Closing the conversation
 	// closes its socket: the peer's next datagram reaches the listener and starts a new
-	// conversation; IdleTimeout works as without it.
+	// conversation; IdleTimeout works as without it. One gap: a datagram that reaches a
+	// conversation's socket in the instant it is being closed (at an idle timeout, say)
+	// is lost with the socket, uncounted.
 	//
 	// Linux only: elsewhere it is ignored (the conversations work as without it).
 	// Refused with [ErrInvalidConfig] on unixgram; ignored on streams and by Dial.
