@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,56 +58,6 @@ func TestConnectedPeersEarlyDatagramsAreDelivered(t *testing.T) {
 	assert.ElementsMatch(t, want, recvStrings(t, server, len(want)))
 	require.NoError(t, client.SendString("after"))
 	assert.Equal(t, []string{"after"}, recvStrings(t, server, 1))
-}
-
-func TestConnectedPeersManyPeersAtOnce(t *testing.T) {
-	const peers, each = 30, 5
-	ctx := testTimeout(t, 20*time.Second)
-	ln := listen(t, ctx, udpTransport, connected(0))
-
-	var servers sync.WaitGroup
-	servers.Go(func() {
-		for range peers {
-			c, err := ln.AcceptContext(ctx)
-			if !assert.NoError(t, err) {
-				return
-			}
-			servers.Go(func() {
-				defer c.Close()
-				for range each + 1 {
-					m, err := c.Recv()
-					if !assert.NoError(t, err) {
-						return
-					}
-					assert.NoError(t, c.Send(m))
-				}
-			})
-		}
-	})
-
-	var clients sync.WaitGroup
-	for i := range peers {
-		clients.Go(func() {
-			c, err := sockmsg.DialContext(ctx, "udp", ln.Addr().String())
-			if !assert.NoError(t, err) {
-				return
-			}
-			defer c.Close()
-			for j := range each + 1 {
-				msg := fmt.Sprintf("peer %d message %d", i, j)
-				assert.NoError(t, c.SendString(msg))
-				got, err := c.RecvString()
-				assert.NoError(t, err)
-				assert.Equal(t, msg, got, "each peer hears only its own conversation")
-			}
-		})
-	}
-	clients.Wait()
-	servers.Wait()
-	st := ln.Stats()
-	assert.Equal(t, uint64(peers), st.Accepted)
-	assert.Zero(t, st.Open)
-	assert.Zero(t, st.Dropped)
 }
 
 func TestConnectedPeersCloseRemovesThatPeerOnly(t *testing.T) {
@@ -290,39 +239,6 @@ func TestConnectedPeersIgnoreRefusals(t *testing.T) {
 	assert.NoError(t, server.SendString("still here"))
 }
 
-func TestConnectedPeersDatagramsDoNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates on its own")
-	}
-	for _, size := range []int{64, 16 << 10} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			ctx := testTimeout(t, 20*time.Second)
-			server, client := pair(t, ctx, udpTransport, connected(0))
-			msg := []byte(strings.Repeat("u", size))
-			buf := make([]byte, 0, 64<<10)
-			roundTrip := func() {
-				var err error
-				if err = client.Send(msg); err == nil {
-					buf, err = server.AppendRecv(buf[:0]) // from the peer's own socket
-				}
-				if err == nil {
-					err = server.Send(msg)
-				}
-				if err == nil {
-					buf, err = client.AppendRecv(buf[:0])
-				}
-				if err != nil {
-					panic(err)
-				}
-			}
-			for range 10 {
-				roundTrip()
-			}
-			assert.Zero(t, testing.AllocsPerRun(200, roundTrip))
-		})
-	}
-}
-
 func TestConnectedPeersConfig(t *testing.T) {
 	cfg := &sockmsg.Config{ConnectedPeers: true}
 	addr := localAddress(t, "unixgram")
@@ -359,62 +275,4 @@ func TestConnectedPeersConfig(t *testing.T) {
 		})
 	}
 	assert.Equal(t, want, *cfg)
-}
-
-// BenchmarkUDPRoundTripConnectedPeers is BenchmarkUDPRoundTrip with ConnectedPeers.
-func BenchmarkUDPRoundTripConnectedPeers(b *testing.B) {
-	ctx := testTimeout(b, time.Minute)
-	server, client := pair(b, ctx, udpTransport, connected(0))
-	msg := []byte(strings.Repeat("b", 512))
-	buf := make([]byte, 0, 64<<10)
-	require.NoError(b, server.Send(msg))
-	_, err := client.Recv()
-	require.NoError(b, err)
-	b.ReportAllocs()
-	b.SetBytes(int64(2 * len(msg)))
-	for b.Loop() {
-		if err := client.Send(msg); err != nil {
-			b.Fatal(err)
-		}
-		var err error
-		if buf, err = server.AppendRecv(buf[:0]); err != nil {
-			b.Fatal(err)
-		}
-		if err := server.Send(msg); err != nil {
-			b.Fatal(err)
-		}
-		if buf, err = client.AppendRecv(buf[:0]); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkUDPRoundTripRaw is BenchmarkUDPRoundTrip on plain sockets, for comparison:
-// an unconnected server socket, a connected client.
-func BenchmarkUDPRoundTripRaw(b *testing.B) {
-	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(b, err)
-	defer srv.Close()
-	cli, err := net.DialUDP("udp", nil, srv.LocalAddr().(*net.UDPAddr))
-	require.NoError(b, err)
-	defer cli.Close()
-	msg := []byte(strings.Repeat("b", 512))
-	buf := make([]byte, 64<<10)
-	b.ReportAllocs()
-	b.SetBytes(int64(2 * len(msg)))
-	for b.Loop() {
-		if _, err := cli.Write(msg); err != nil {
-			b.Fatal(err)
-		}
-		_, from, err := srv.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := srv.WriteToUDPAddrPort(msg, from); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := cli.Read(buf); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -131,10 +131,23 @@ func TestUDPConfigIsNotChanged(t *testing.T) {
 	assert.Equal(t, want, *cfg)
 }
 
+// udpListenModes are the two ways a UDP listener can hand datagrams to its
+// conversations: through their queues, and through sockets of their own.
+var udpListenModes = []struct {
+	name string
+	cfg  *sockmsg.Config
+}{{"queue", nil}, {"connected", connected(0)}}
+
 func TestUDPManyPeersAtOnce(t *testing.T) {
+	for _, mode := range udpListenModes {
+		t.Run(mode.name, func(t *testing.T) { manyPeersAtOnce(t, mode.cfg) })
+	}
+}
+
+func manyPeersAtOnce(t *testing.T, cfg *sockmsg.Config) {
 	const peers, each = 50, 5
 	ctx := testTimeout(t, 20*time.Second)
-	ln := listen(t, ctx, packetTransports[0], nil)
+	ln := listen(t, ctx, packetTransports[0], cfg)
 
 	// The server echoes every message on the conversation it came in on.
 	var servers sync.WaitGroup
@@ -462,33 +475,37 @@ func TestUDPDatagramsDoNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own")
 	}
-	for _, size := range []int{64, 16 << 10} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			ctx := testTimeout(t, 20*time.Second)
-			server, client := pair(t, ctx, packetTransports[0], nil)
-			msg := []byte(strings.Repeat("u", size))
-			buf := make([]byte, 0, 64<<10)
-			roundTrip := func() {
-				var err error
-				if err = client.Send(msg); err == nil {
-					buf, err = server.AppendRecv(buf[:0]) // through the demultiplexer
-				}
-				if err == nil {
-					err = server.Send(msg)
-				}
-				if err == nil {
-					buf, err = client.AppendRecv(buf[:0])
-				}
-				if err != nil {
-					panic(err)
-				}
-			}
-			for range 10 {
-				roundTrip() // warm up: buffers are made once
-			}
-			assert.Zero(t, testing.AllocsPerRun(200, roundTrip))
-		})
+	for _, mode := range udpListenModes {
+		for _, size := range []int{64, 16 << 10} {
+			t.Run(fmt.Sprint(mode.name, "/", size), func(t *testing.T) { datagramsDoNotAllocate(t, mode.cfg, size) })
+		}
 	}
+}
+
+func datagramsDoNotAllocate(t *testing.T, cfg *sockmsg.Config, size int) {
+	ctx := testTimeout(t, 20*time.Second)
+	server, client := pair(t, ctx, packetTransports[0], cfg)
+	msg := []byte(strings.Repeat("u", size))
+	buf := make([]byte, 0, 64<<10)
+	roundTrip := func() {
+		var err error
+		if err = client.Send(msg); err == nil {
+			buf, err = server.AppendRecv(buf[:0]) // from the queue or the peer's socket
+		}
+		if err == nil {
+			err = server.Send(msg)
+		}
+		if err == nil {
+			buf, err = client.AppendRecv(buf[:0])
+		}
+		if err != nil {
+			panic(err)
+		}
+	}
+	for range 10 {
+		roundTrip() // warm up: buffers are made once
+	}
+	assert.Zero(t, testing.AllocsPerRun(200, roundTrip))
 }
 
 // python3 returns the path of python3, or skips the test.
@@ -562,8 +579,14 @@ func TestErrIdleTimeoutIsNotADeadline(t *testing.T) {
 
 // BenchmarkUDPRoundTrip sends a datagram to the listener side and back.
 func BenchmarkUDPRoundTrip(b *testing.B) {
+	for _, mode := range udpListenModes {
+		b.Run(mode.name, func(b *testing.B) { udpRoundTrips(b, mode.cfg) })
+	}
+}
+
+func udpRoundTrips(b *testing.B, cfg *sockmsg.Config) {
 	ctx := testTimeout(b, time.Minute)
-	server, client := pair(b, ctx, packetTransports[0], nil)
+	server, client := pair(b, ctx, packetTransports[0], cfg)
 	msg := []byte(strings.Repeat("b", 512))
 	buf := make([]byte, 0, 64<<10)
 	// Warm up: the client's receive buffer is made on its first Recv.
@@ -584,6 +607,36 @@ func BenchmarkUDPRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 		if buf, err = client.AppendRecv(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUDPRoundTripRaw is BenchmarkUDPRoundTrip on plain sockets, for comparison:
+// an unconnected server socket, a connected client.
+func BenchmarkUDPRoundTripRaw(b *testing.B) {
+	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(b, err)
+	defer srv.Close()
+	cli, err := net.DialUDP("udp", nil, srv.LocalAddr().(*net.UDPAddr))
+	require.NoError(b, err)
+	defer cli.Close()
+	msg := []byte(strings.Repeat("b", 512))
+	buf := make([]byte, 64<<10)
+	b.ReportAllocs()
+	b.SetBytes(int64(2 * len(msg)))
+	for b.Loop() {
+		if _, err := cli.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		_, from, err := srv.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := srv.WriteToUDPAddrPort(msg, from); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cli.Read(buf); err != nil {
 			b.Fatal(err)
 		}
 	}
