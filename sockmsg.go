@@ -70,9 +70,9 @@ type Config struct {
 	PeerQueue int
 
 	// ConnectedPeers gives every server-side UDP conversation a socket of its own, which
-	// makes Recv read the peer's datagrams straight from the system instead of taking
-	// them from the listener's reader goroutine: a round trip saves a goroutine hand-off
-	// (in a ping-pong, the time per round trip is close to that of a plain socket). The
+	// makes Recv read its peer's datagrams straight from the system. Without it, the
+	// conversations share the listener's socket, and with many busy peers most datagrams
+	// are read by one goroutine and passed to the one in Recv. The
 	// listening socket is opened with SO_REUSEADDR and SO_REUSEPORT, and for each new
 	// peer the listener opens a socket bound to its own address and connected to the
 	// peer, which the system then prefers for that peer's datagrams. Datagrams that

@@ -657,15 +657,15 @@ func (p *peer) Read(b []byte) (int, error) {
 	for {
 		expired := p.readDL.wait()
 		select {
-		case d := <-p.queue:
-			return p.copyOut(b, d)
-		default:
-		}
-		select {
 		case <-p.done:
 			return p.readEnded(b)
 		case <-expired:
 			return 0, p.timeout("read")
+		default:
+		}
+		select {
+		case d := <-p.queue:
+			return p.copyOut(b, d)
 		default:
 		}
 		var token <-chan struct{}
