@@ -85,9 +85,10 @@ type Config struct {
 	// that came before the connection; the system's receive buffer holds the rest, and
 	// what it drops is counted in [ConversationStats].Dropped. Closing the conversation
 	// closes its socket: the peer's next datagram reaches the listener and starts a new
-	// conversation; IdleTimeout works as without it. One gap: a datagram that reaches a
-	// conversation's socket in the instant it is being closed (at an idle timeout, say)
-	// is lost with the socket, uncounted.
+	// conversation; IdleTimeout works as without it. As a conversation ends, its socket
+	// is first connected away from the peer, then what already waits on it is handed on:
+	// after an idle timeout Recv still delivers it, as without ConnectedPeers, so a
+	// datagram that arrives in the instant of ending is not lost.
 	//
 	// Linux only: elsewhere it is ignored (the conversations work as without it).
 	// Refused with [ErrInvalidConfig] on unixgram; ignored on streams and by Dial.

@@ -401,6 +401,11 @@ func (l *packetListener) route(key peerKey, data []byte) {
 		l.peers[key] = p
 		l.backlog <- p // cannot block: senders hold l.mu, and there was room
 	}
+	l.enqueue(p, data)
+}
+
+// enqueue puts a copy of data in p's queue, or counts it as dropped. l.mu is held.
+func (l *packetListener) enqueue(p *peer, data []byte) {
 	p.lastSeen.Store(int64(time.Since(l.epoch)))
 	if len(p.queue) == cap(p.queue) || l.queued.Load()+int64(len(data)) > maxQueuedBytes {
 		p.drops.Add(1)
@@ -596,13 +601,48 @@ func (p *peer) end(why *endReason) bool {
 	p.readDL.set(time.Time{})
 	p.writeDL.set(time.Time{})
 	if p.conn != nil {
-		// Unblocks a Read on it; from now on the address's datagrams reach the listener.
-		_ = p.conn.Close()
+		p.handOver(why.drain)
+		_ = p.conn.Close() // unblocks a Read on it
 	}
 	if !why.drain {
 		p.recycle()
 	}
 	return true
+}
+
+// handOver, as a connected peer ends, points its socket away from the peer, so that the
+// system gives the peer's next datagram to the listener, then passes on what already
+// waits on the socket: the peer's own datagrams to its queue when keep is set (Read
+// delivers them before reporting the end), another address's to the listener. p.mu is
+// held.
+func (p *peer) handOver(keep bool) {
+	l := p.l
+	if !turnAway(p.raw) {
+		return
+	}
+	var buf []byte
+	for {
+		if buf == nil {
+			if !datagramPending(p.raw) {
+				return
+			}
+			buf = make([]byte, l.limit+1) // only when something waits
+		}
+		n, from, ok := recvPending(p.raw, buf)
+		if !ok {
+			return
+		}
+		data := buf[:min(n, len(buf))] // an oversize datagram shows itself by its length
+		if key := l.keyOf(from); key != p.key {
+			l.route(key, data)
+			continue
+		}
+		if keep {
+			l.mu.Lock()
+			l.enqueue(p, data)
+			l.mu.Unlock()
+		}
+	}
 }
 
 // recycle gives the queued datagrams' buffers back to the listener.
