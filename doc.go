@@ -210,20 +210,24 @@
 // sockmsg itself throws away is counted.
 //
 // How the listener works. A UDP socket has no accept: every peer's datagrams arrive on the
-// one socket. A [Listener] on a datagram network reads that socket in one goroutine and
-// keeps a table from remote address to conversation (the demultiplexer). A datagram from an
-// address it has not seen makes a new conversation, which waits in the accept backlog until
-// Accept hands it out; a datagram from a known address goes to that conversation's queue,
-// where Recv takes it. Send on a server-side conversation sends from the listener's socket
-// to the peer's address, which is what the seed's sendto does. There is no goroutine per
-// peer or per datagram, and on udp networks receiving does not allocate per datagram:
-// buffers are reused (on unixgram the net package allocates each sender's address).
+// one socket. A [Listener] on a datagram network keeps a table from remote address to
+// conversation (the demultiplexer), and one goroutine at a time reads the socket. A Recv
+// that finds nothing waiting for its conversation reads the socket itself. A datagram
+// from its own peer it returns at once, as the seed's recvfrom would. One from an address
+// not seen before makes a new conversation, which waits in the accept backlog until Accept
+// hands it out. One from another known address goes to that conversation's queue, where
+// its Recv takes it. While no Recv is reading (from a millisecond after the last one), the
+// listener's own goroutine reads and sorts the same way. Send on a server-side
+// conversation sends from the listener's socket to the peer's address, which is what the
+// seed's sendto does. There is no goroutine per peer or per datagram, and on udp networks
+// receiving does not allocate per datagram: buffers are reused (on unixgram the net package
+// allocates each sender's address).
 //
-// Passing each datagram from the reader goroutine to the one in Recv costs a second
-// wake-up. On Linux, [Config.ConnectedPeers] avoids it: the listener still finds new
+// With one busy peer, a round trip costs little more than on a plain socket. With many,
+// most datagrams are read by one goroutine and received by another, which costs a second
+// wake-up. On Linux, [Config.ConnectedPeers] avoids that: the listener still finds new
 // peers, then opens for each a socket connected to that peer (with SO_REUSEPORT), which
-// the system fills and Recv reads directly. It brings a round trip close to a raw
-// socket's, for one file descriptor per conversation.
+// the system fills and Recv reads directly, for one file descriptor per conversation.
 //
 // Bounds, and what is dropped. Both waiting lines are bounded, so a flood cannot make a
 // server grow without end. [Config.Backlog] (default [DefaultBacklog]) bounds the

@@ -70,9 +70,9 @@ type Config struct {
 	PeerQueue int
 
 	// ConnectedPeers gives every server-side UDP conversation a socket of its own, which
-	// makes Recv read the peer's datagrams straight from the system instead of taking
-	// them from the listener's reader goroutine: a round trip saves a goroutine hand-off
-	// (in a ping-pong, the time per round trip is close to that of a plain socket). The
+	// makes Recv read its peer's datagrams straight from the system. Without it, the
+	// conversations share the listener's socket, and with many busy peers most datagrams
+	// are read by one goroutine and passed to the one in Recv. The
 	// listening socket is opened with SO_REUSEADDR and SO_REUSEPORT, and for each new
 	// peer the listener opens a socket bound to its own address and connected to the
 	// peer, which the system then prefers for that peer's datagrams. Datagrams that
@@ -85,9 +85,10 @@ type Config struct {
 	// that came before the connection; the system's receive buffer holds the rest, and
 	// what it drops is counted in [ConversationStats].Dropped. Closing the conversation
 	// closes its socket: the peer's next datagram reaches the listener and starts a new
-	// conversation; IdleTimeout works as without it. One gap: a datagram that reaches a
-	// conversation's socket in the instant it is being closed (at an idle timeout, say)
-	// is lost with the socket, uncounted.
+	// conversation; IdleTimeout works as without it. As a conversation ends, its socket
+	// is first connected away from the peer, then what already waits on it is handed on:
+	// after an idle timeout Recv still delivers it, as without ConnectedPeers, so a
+	// datagram that arrives in the instant of ending is not lost.
 	//
 	// Linux only: elsewhere it is ignored (the conversations work as without it).
 	// Refused with [ErrInvalidConfig] on unixgram; ignored on streams and by Dial.

@@ -139,13 +139,28 @@ func newPacketListener(pc net.PacketConn, s settings) *packetListener {
 		}
 	}
 	l.pool.New = func() any { return new(datagram) }
+	l.buf = make([]byte, l.limit+1) // one byte more than the limit: an oversize datagram shows itself
+	l.token = make(chan struct{}, 1)
+	l.token <- struct{}{}
+	l.readerWake = make(chan struct{}, 1)
+	l.readerWake <- struct{}{} // the reader starts with the token
+	l.lend = time.AfterFunc(time.Hour, l.wakeReader)
+	l.lend.Stop()
 	return l
 }
 
-// packetListener is the UDP (and unixgram) demultiplexer: one socket, one goroutine
-// reading it, and a virtual connection, a *peer, for every remote address. The reader
-// routes each datagram to its peer's bounded queue, making a new peer on an address's
-// first datagram and offering it to Accept through the bounded backlog.
+// packetListener is the UDP (and unixgram) demultiplexer: one socket, and a virtual
+// connection, a *peer, for every remote address. Whoever reads the socket routes each
+// datagram to its peer's bounded queue, making a new peer on an address's first datagram
+// and offering it to Accept through the bounded backlog.
+//
+// One goroutine at a time reads the socket: the one holding the read token. A peer's Read
+// that finds its queue empty takes the token and reads the socket itself (leader and
+// followers), so that with one busy peer a datagram goes from the socket to Recv with no
+// hand-off between goroutines, as on a plain socket. The listener's reader goroutine
+// reads only when no Read has wanted the token for lendFor (to admit new peers and keep
+// idle times while no one is in Recv); a Read that finds it reading takes the token back.
+// On Config.ConnectedPeers the reader keeps the token: peers read sockets of their own.
 type packetListener struct {
 	pc       net.PacketConn
 	udpConn  *net.UDPConn  // pc, on udp networks
@@ -175,9 +190,25 @@ type packetListener struct {
 	connectFailures atomic.Uint64
 	queued          atomic.Int64 // bytes of buffers in peers' queues, at most maxQueuedBytes
 
-	oob         [systemDropOOB]byte // the reader's control-message buffer
+	// The read token: whoever holds it reads the socket, into buf and oob.
+	token      chan struct{}        // holds the token while no one has it
+	readerWake chan struct{}        // wakes the reader goroutine to try for the token
+	lend       *time.Timer          // wakes the reader lendFor after the token was last given back
+	leader     atomic.Pointer[peer] // the peer whose Read holds the token, or nil
+	readerHas  atomic.Bool          // the reader goroutine holds the token
+	preempt    atomic.Bool          // a Read wants the token from the reader goroutine
+	pokeMu     sync.Mutex
+	poked      bool // the socket's read deadline is in the past, to wake its reader
+
+	buf         []byte
+	oob         [systemDropOOB]byte // the control-message buffer
 	systemDrops atomic.Uint64       // the system's count of datagrams it dropped, as of the last read
 }
+
+// lendFor is how long the read token waits for a peer's next Read before the listener's
+// reader goroutine takes it: long enough for a handler to answer and call Recv again, short
+// enough that datagrams from other addresses wait little while no one reads.
+const lendFor = time.Millisecond
 
 // maxQueuedBytes bounds the memory all of a listener's queues hold together: without
 // it, a flood of full-size datagrams from many addresses could fill Backlog × PeerQueue
@@ -214,19 +245,124 @@ var (
 	peerClosed     = &endReason{err: net.ErrClosed, hint: "the conversation was closed by this program; the peer's next datagram starts a new one"}
 )
 
-// read is the reader goroutine: it reads every datagram of the socket and routes it.
+// read is the reader goroutine: it reads and routes the socket's datagrams while it
+// holds the read token, and gives the token up to a Read that wants it.
 func (l *packetListener) read() {
 	defer close(l.readerDone)
-	// One byte more than the limit, so that an oversize datagram shows itself.
-	buf := make([]byte, l.limit+1)
 	for {
-		n, key, err := l.readFrom(buf)
-		if err != nil {
-			l.shutdown(&endReason{err: err, hint: "the listening socket failed; Listen again"})
+		select {
+		case <-l.readerWake:
+		case <-l.done:
 			return
 		}
-		l.route(key, buf[:n])
+		select {
+		case <-l.token:
+		default:
+			continue // a Read has it, and gives it back later
+		}
+		l.readerHas.Store(true)
+		for {
+			l.unpoke()
+			if !l.connected && l.preempt.Swap(false) {
+				break
+			}
+			n, key, err := l.readFrom(l.buf)
+			if err != nil {
+				if isTimeout(err) {
+					continue // poked
+				}
+				l.shutdown(&endReason{err: err, hint: "the listening socket failed; Listen again"})
+				return
+			}
+			l.route(key, l.buf[:n])
+		}
+		l.readerHas.Store(false)
+		l.giveBack()
 	}
+}
+
+// giveBack returns the read token. A Read waiting for it takes it; if none does within
+// lendFor, the reader goroutine does.
+func (l *packetListener) giveBack() {
+	l.token <- struct{}{} // cannot block: only the holder gives it back
+	l.lend.Reset(lendFor)
+}
+
+// wakeReader tells the reader goroutine to try for the token.
+func (l *packetListener) wakeReader() {
+	select {
+	case l.readerWake <- struct{}{}:
+	default:
+	}
+}
+
+// poke wakes whoever is reading the socket, by moving its read deadline into the past;
+// the reader calls unpoke before it reads again. A poker first changes what the reader
+// checks after unpoke (a closed done, an expired deadline, preempt), so either the reader
+// sees the change or the poke lands after unpoke and wakes the read.
+func (l *packetListener) poke() {
+	l.pokeMu.Lock()
+	defer l.pokeMu.Unlock()
+	l.poked = true
+	_ = l.pc.SetReadDeadline(aLongTimeAgo)
+}
+
+func (l *packetListener) unpoke() {
+	l.pokeMu.Lock()
+	defer l.pokeMu.Unlock()
+	if l.poked {
+		l.poked = false
+		_ = l.pc.SetReadDeadline(time.Time{})
+	}
+}
+
+// lead is Read on a peer that holds the read token: it reads and routes datagrams until
+// one of its own comes, or it has to stop; then it gives the token back. Its own datagram,
+// when none is queued before it, goes straight into b (ok is true); otherwise Read takes
+// the queue's first.
+func (p *peer) lead(b []byte) (n int, ok bool, err error) {
+	l := p.l
+	l.leader.Store(p)
+	defer func() {
+		l.leader.Store(nil)
+		l.giveBack()
+	}()
+	for len(p.queue) == 0 {
+		l.unpoke()
+		select {
+		case <-p.done:
+			return 0, false, nil
+		case <-p.readDL.wait():
+			return 0, false, nil
+		default:
+		}
+		n, key, err := l.readFrom(l.buf)
+		if err != nil {
+			if isTimeout(err) {
+				continue // poked
+			}
+			l.shutdown(&endReason{err: err, hint: "the listening socket failed; Listen again"})
+			return 0, false, nil
+		}
+		if key == p.key && len(p.queue) == 0 {
+			p.lastSeen.Store(int64(time.Since(l.epoch)))
+			switch {
+			case n > l.limit:
+				return 0, true, &MessageSizeError{Op: "recv", Size: -1, Max: l.limit, Datagram: true}
+			case n > len(b):
+				return 0, true, &MessageSizeError{Op: "recv", Size: int64(n), Max: len(b), Datagram: true}
+			}
+			return copy(b, l.buf[:n]), true, nil
+		}
+		l.route(key, l.buf[:n])
+	}
+	return 0, false, nil
+}
+
+// isTimeout reports whether err is a deadline passing, which a poke causes.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // readFrom reads one datagram and names its sender without allocating on udp.
@@ -265,6 +401,11 @@ func (l *packetListener) route(key peerKey, data []byte) {
 		l.peers[key] = p
 		l.backlog <- p // cannot block: senders hold l.mu, and there was room
 	}
+	l.enqueue(p, data)
+}
+
+// enqueue puts a copy of data in p's queue, or counts it as dropped. l.mu is held.
+func (l *packetListener) enqueue(p *peer, data []byte) {
 	p.lastSeen.Store(int64(time.Since(l.epoch)))
 	if len(p.queue) == cap(p.queue) || l.queued.Load()+int64(len(data)) > maxQueuedBytes {
 		p.drops.Add(1)
@@ -305,6 +446,9 @@ func (l *packetListener) newPeer(key peerKey) *peer {
 	}
 	if l.connected {
 		p.connect()
+	}
+	if p.conn == nil {
+		p.readDL.onExpire = p.wakeIfLeading
 	}
 	if l.udp.idle > 0 {
 		p.mu.Lock() // checkIdle reads p.idle
@@ -366,6 +510,7 @@ func (l *packetListener) Close() error {
 	l.shutdown(listenerClosed)
 	err := l.pc.Close()
 	<-l.readerDone
+	l.lend.Stop()
 	l.accept.set(time.Time{}) // stop its timer
 	if l.unixConn != nil {
 		_ = os.Remove(l.pc.LocalAddr().String())
@@ -449,19 +594,55 @@ func (p *peer) end(why *endReason) bool {
 	}
 	p.endErr = why
 	close(p.done)
+	p.wakeIfLeading()
 	if p.idle != nil {
 		p.idle.Stop()
 	}
 	p.readDL.set(time.Time{})
 	p.writeDL.set(time.Time{})
 	if p.conn != nil {
-		// Unblocks a Read on it; from now on the address's datagrams reach the listener.
-		_ = p.conn.Close()
+		p.handOver(why.drain)
+		_ = p.conn.Close() // unblocks a Read on it
 	}
 	if !why.drain {
 		p.recycle()
 	}
 	return true
+}
+
+// handOver, as a connected peer ends, points its socket away from the peer, so that the
+// system gives the peer's next datagram to the listener, then passes on what already
+// waits on the socket: the peer's own datagrams to its queue when keep is set (Read
+// delivers them before reporting the end), another address's to the listener. p.mu is
+// held.
+func (p *peer) handOver(keep bool) {
+	l := p.l
+	if !turnAway(p.raw) {
+		return
+	}
+	var buf []byte
+	for {
+		if buf == nil {
+			if !datagramPending(p.raw) {
+				return
+			}
+			buf = make([]byte, l.limit+1) // only when something waits
+		}
+		n, from, ok := recvPending(p.raw, buf)
+		if !ok {
+			return
+		}
+		data := buf[:min(n, len(buf))] // an oversize datagram shows itself by its length
+		if key := l.keyOf(from); key != p.key {
+			l.route(key, data)
+			continue
+		}
+		if keep {
+			l.mu.Lock()
+			l.enqueue(p, data)
+			l.mu.Unlock()
+		}
+	}
 }
 
 // recycle gives the queued datagrams' buffers back to the listener.
@@ -496,14 +677,25 @@ func (p *peer) checkIdle() {
 		hint: fmt.Sprintf("nothing came from the peer for %v; its next datagram starts a new conversation", p.l.udp.idle)})
 }
 
+// wakeIfLeading pokes the socket when p's Read is the one reading it, so that it sees
+// that p ended or its deadline passed.
+func (p *peer) wakeIfLeading() {
+	if p.l.leader.Load() == p {
+		p.l.poke()
+	}
+}
+
 // Read copies the next datagram into b. A datagram over the limit, or longer than b,
-// is reported as a *MessageSizeError and dropped; the peer goes on.
+// is reported as a *MessageSizeError and dropped; the peer goes on. With nothing queued,
+// Read reads the listener's socket itself when it can have the read token, and otherwise
+// waits for the token or for a datagram that the token's holder routes to it.
 func (p *peer) Read(b []byte) (int, error) {
 	if p.conn != nil {
 		return p.readConn(b)
 	}
-	expired := p.readDL.wait()
+	l := p.l
 	for {
+		expired := p.readDL.wait()
 		select {
 		case <-p.done:
 			return p.readEnded(b)
@@ -514,6 +706,23 @@ func (p *peer) Read(b []byte) (int, error) {
 		select {
 		case d := <-p.queue:
 			return p.copyOut(b, d)
+		default:
+		}
+		var token <-chan struct{}
+		if !l.connected {
+			token = l.token
+			if l.readerHas.Load() {
+				l.preempt.Store(true)
+				l.poke()
+			}
+		}
+		select {
+		case d := <-p.queue:
+			return p.copyOut(b, d)
+		case <-token:
+			if n, ok, err := p.lead(b); ok {
+				return n, err
+			}
 		case <-p.done:
 		case <-expired:
 		}
@@ -702,6 +911,8 @@ type deadline struct {
 	// deadline), kept equal to at except after a poke.
 	sock  func(time.Time) error
 	poked bool
+	// onExpire, when set, runs (under mu) when the deadline passes.
+	onExpire func()
 }
 
 func newDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
@@ -744,6 +955,9 @@ func (d *deadline) set(t time.Time) {
 func (d *deadline) expire() {
 	d.expired = true
 	close(d.ch)
+	if d.onExpire != nil {
+		d.onExpire()
+	}
 }
 
 // poke wakes a read waiting on the socket, by moving the socket's deadline into the

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,5 +138,68 @@ func TestConnectedPeersFallBackToTheQueue(t *testing.T) {
 		back, err := client.RecvString()
 		require.NoError(t, err)
 		assert.Equal(t, m, back)
+	}
+}
+
+// A connected peer that ends with datagrams waiting on its socket (its idle timeout
+// firing as they arrive, say) loses none of them: Read delivers those that were waiting
+// before it reports the end, and any that come later start a new conversation.
+func TestConnectedPeerEndingLosesNothing(t *testing.T) {
+	if !connectedPeersSupported {
+		t.Skip("ConnectedPeers is ignored on this system")
+	}
+	for _, tc := range []struct{ network, listen, dial string }{
+		{"udp", "127.0.0.1:0", "127.0.0.1"},
+		{"udp", ":0", "127.0.0.1"}, // dual-stack: the peer's socket is IPv6, the peer IPv4
+	} {
+		t.Run(tc.listen, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			ln, err := (&Config{ConnectedPeers: true}).Listen(ctx, tc.network, tc.listen)
+			require.NoError(t, err)
+			defer ln.Close()
+			port := ln.Addr().(*net.UDPAddr).Port
+			client, err := Dial("udp", net.JoinHostPort(tc.dial, strconv.Itoa(port)))
+			require.NoError(t, err)
+			defer client.Close()
+			require.NoError(t, client.SendString("first"))
+			server, err := ln.AcceptContext(ctx)
+			require.NoError(t, err)
+			defer server.Close()
+			got, err := server.RecvString()
+			require.NoError(t, err)
+			require.Equal(t, "first", got)
+			p := peerOf(t, server)
+			require.NotNil(t, p.conn)
+
+			want := []string{"a", "b", "c"}
+			for _, m := range want {
+				require.NoError(t, client.SendString(m))
+			}
+			require.Eventually(t, func() bool { return datagramPending(p.raw) }, 10*time.Second, time.Millisecond)
+			require.True(t, p.end(&endReason{err: ErrIdleTimeout, drain: true, hint: "test"}))
+
+			var delivered []string
+			for {
+				m, err := server.RecvString()
+				if err != nil {
+					require.ErrorIs(t, err, ErrIdleTimeout)
+					break
+				}
+				delivered = append(delivered, m)
+			}
+			assert.NotEmpty(t, delivered, "what waited on the socket is delivered")
+			if len(delivered) < len(want) {
+				next, err := ln.AcceptContext(ctx)
+				require.NoError(t, err, "the rest start a new conversation")
+				defer next.Close()
+				for len(delivered) < len(want) {
+					m, err := next.RecvContext(ctx)
+					require.NoError(t, err)
+					delivered = append(delivered, string(m))
+				}
+			}
+			assert.Equal(t, want, delivered)
+		})
 	}
 }

@@ -2,6 +2,7 @@ package sockmsg
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"syscall"
 	"unsafe"
 )
@@ -75,4 +76,54 @@ func datagramPending(c syscall.RawConn) bool {
 		pending = err == nil
 	})
 	return pending
+}
+
+// turnAway connects a peer's socket to its own address (the loopback address, when it is
+// bound to all), from where no peer sends, so that the system stops giving it the peer's datagrams: they go to the
+// listener's socket instead. It reports whether that worked.
+func turnAway(c syscall.RawConn) bool {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		var local syscall.Sockaddr
+		if local, serr = syscall.Getsockname(int(fd)); serr != nil {
+			return
+		}
+		switch a := local.(type) {
+		case *syscall.SockaddrInet4:
+			to := &syscall.SockaddrInet4{Port: a.Port, Addr: a.Addr}
+			if netip.AddrFrom4(a.Addr).IsUnspecified() {
+				to.Addr = [4]byte{127, 0, 0, 1}
+			}
+			serr = syscall.Connect(int(fd), to)
+		case *syscall.SockaddrInet6:
+			to := &syscall.SockaddrInet6{Port: a.Port, Addr: a.Addr, ZoneId: a.ZoneId}
+			if netip.AddrFrom16(a.Addr).IsUnspecified() {
+				to.Addr = netip.IPv6Loopback().As16()
+			}
+			serr = syscall.Connect(int(fd), to)
+		default:
+			serr = syscall.EAFNOSUPPORT
+		}
+	})
+	return err == nil && serr == nil
+}
+
+// recvPending reads a datagram that waits on the socket, without waiting for one. n is
+// the datagram's whole length, which may be more than len(buf).
+func recvPending(c syscall.RawConn, buf []byte) (n int, from netip.AddrPort, ok bool) {
+	_ = c.Control(func(fd uintptr) {
+		var sa syscall.Sockaddr
+		var err error
+		n, sa, err = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT|syscall.MSG_TRUNC)
+		if err != nil {
+			return
+		}
+		switch a := sa.(type) {
+		case *syscall.SockaddrInet4:
+			from, ok = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)), true
+		case *syscall.SockaddrInet6:
+			from, ok = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)), true
+		}
+	})
+	return n, from, ok
 }

@@ -2,7 +2,10 @@
 
 package sockmsg
 
-import "syscall"
+import (
+	"net/netip"
+	"syscall"
+)
 
 // systemDropOOB is 0 where the system does not report its drops.
 const systemDropOOB = 0
@@ -21,3 +24,9 @@ const msgTrunc = 0
 func shareAddress(network, address string, c syscall.RawConn) error { return nil }
 
 func datagramPending(c syscall.RawConn) bool { return false }
+
+func turnAway(c syscall.RawConn) bool { return false }
+
+func recvPending(c syscall.RawConn, buf []byte) (int, netip.AddrPort, bool) {
+	return 0, netip.AddrPort{}, false
+}

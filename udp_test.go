@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -660,4 +661,68 @@ func TestDialledUDPSurvivesARefusedDatagram(t *testing.T) {
 	defer cancel2()
 	_, err = c.RecvContext(short2)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "the refusal was not final: the conversation waits again")
+}
+
+// BenchmarkUDPManyPeers is 16 clients doing ping-pong at once against one listener, a
+// goroutine per conversation on the server; an op is one round trip of one client.
+func BenchmarkUDPManyPeers(b *testing.B) {
+	for _, mode := range udpListenModes {
+		b.Run(mode.name, func(b *testing.B) {
+			const clients = 16
+			ctx := testTimeout(b, time.Minute)
+			ln := listen(b, ctx, packetTransports[0], mode.cfg)
+			msg := []byte(strings.Repeat("b", 64))
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			conns := make([]*sockmsg.Conversation, clients)
+			for i := range conns {
+				conns[i] = dial(b, ctx, mode.cfg, ln)
+				require.NoError(b, conns[i].Send(msg))
+				server := accept(b, ctx, ln, string(msg))
+				require.NoError(b, server.Send(msg))
+				_, err := conns[i].Recv()
+				require.NoError(b, err)
+				wg.Go(func() {
+					buf := make([]byte, 0, 64<<10)
+					for {
+						var err error
+						if buf, err = server.AppendRecv(buf[:0]); err != nil {
+							return
+						}
+						if server.Send(buf) != nil {
+							return
+						}
+					}
+				})
+				b.Cleanup(func() { _ = server.Close() })
+			}
+			b.ReportAllocs()
+			var next atomic.Int64
+			next.Store(int64(b.N))
+			b.ResetTimer()
+			var cw sync.WaitGroup
+			for _, c := range conns {
+				cw.Go(func() {
+					buf := make([]byte, 0, 64<<10)
+					for next.Add(-1) >= 0 {
+						if err := c.Send(msg); err != nil {
+							b.Error(err)
+							return
+						}
+						var err error
+						if buf, err = c.AppendRecv(buf[:0]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			cw.Wait()
+			b.StopTimer()
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			_ = ln.Close()
+		})
+	}
 }

@@ -1,0 +1,209 @@
+package sockmsg
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The read token of a UDP listener: a Recv with nothing queued reads the socket itself,
+// routes other peers' datagrams while it waits for its own, and gives the token back to
+// the listener's reader goroutine when no Recv wants it.
+
+// leadSetup listens on udp, dials it, and accepts the client's first datagram.
+func leadSetup(t *testing.T) (ctx context.Context, ln *Listener, l *packetListener, client, server *Conversation) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	ln, err := Listen("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	l = ln.ln.(*packetListener)
+	client, err = Dial("udp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	require.NoError(t, client.SendString("hello"))
+	server, err = ln.AcceptContext(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = server.Close() })
+	got, err := server.RecvString()
+	require.NoError(t, err)
+	require.Equal(t, "hello", got)
+	return ctx, ln, l, client, server
+}
+
+// recvAsync runs one RecvString in a goroutine and returns where its result arrives.
+func recvAsync(c *Conversation) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		m, err := c.RecvString()
+		ch <- result{m, err}
+	}()
+	return ch
+}
+
+type result struct {
+	msg string
+	err error
+}
+
+// waitLeading waits until p's Recv holds the read token. Until Recv takes it, the
+// listener's reader goroutine may hold it; Recv takes it back.
+func waitLeading(t *testing.T, l *packetListener, p *peer) {
+	t.Helper()
+	require.Eventually(t, func() bool { return l.leader.Load() == p }, 10*time.Second, time.Millisecond,
+		"Recv never took the read token")
+}
+
+func TestUDPRecvReadsTheSocketItself(t *testing.T) {
+	ctx, ln, l, client, server := leadSetup(t)
+	p := peerOf(t, server)
+	for i, m := range []string{"one", "two", "three"} {
+		got := recvAsync(server)
+		waitLeading(t, l, p)
+		require.NoError(t, client.SendString(m))
+		select {
+		case r := <-got:
+			require.NoError(t, r.err)
+			assert.Equal(t, m, r.msg, "message %d", i)
+		case <-ctx.Done():
+			t.Fatal("Recv did not return")
+		}
+		assert.Zero(t, len(p.queue), "the datagram went to Recv, not through the queue")
+	}
+	assert.Nil(t, l.leader.Load(), "Recv gave the token back")
+	assert.Equal(t, ListenerStats{Accepted: 1, Open: 1}, ln.Stats())
+}
+
+// While one conversation's Recv reads the socket, it admits new peers and routes their
+// datagrams, and still returns only its own.
+func TestUDPLeadingRecvRoutesOtherPeers(t *testing.T) {
+	ctx, ln, l, client, server := leadSetup(t)
+	p := peerOf(t, server)
+	got := recvAsync(server)
+	waitLeading(t, l, p)
+
+	other, err := Dial("udp", ln.Addr().String())
+	require.NoError(t, err)
+	defer other.Close()
+	require.NoError(t, other.SendString("new peer"))
+	second, err := ln.AcceptContext(ctx)
+	require.NoError(t, err)
+	defer second.Close()
+	m, err := second.RecvContext(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "new peer", string(m))
+	require.NoError(t, other.SendString("again"))
+	m, err = second.RecvContext(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "again", string(m))
+
+	select {
+	case r := <-got:
+		t.Fatalf("the first Recv returned another peer's datagram: %q, %v", r.msg, r.err)
+	default:
+	}
+	require.NoError(t, client.SendString("mine"))
+	select {
+	case r := <-got:
+		require.NoError(t, r.err)
+		assert.Equal(t, "mine", r.msg)
+	case <-ctx.Done():
+		t.Fatal("Recv did not return")
+	}
+}
+
+// A conversation that stops calling Recv leaves the reading to the listener's reader
+// goroutine, which goes on admitting new peers.
+func TestUDPReaderTakesTheTokenBackWhenNoOneReads(t *testing.T) {
+	ctx, ln, l, client, server := leadSetup(t)
+	p := peerOf(t, server)
+	got := recvAsync(server)
+	waitLeading(t, l, p)
+	require.NoError(t, client.SendString("last"))
+	r := <-got
+	require.NoError(t, r.err)
+	require.Equal(t, "last", r.msg)
+
+	require.Eventually(t, l.readerHas.Load, 10*time.Second, time.Millisecond, "the reader goroutine never took the token")
+	other, err := Dial("udp", ln.Addr().String())
+	require.NoError(t, err)
+	defer other.Close()
+	require.NoError(t, other.SendString("knock"))
+	second, err := ln.AcceptContext(ctx)
+	require.NoError(t, err)
+	defer second.Close()
+	m, err := second.RecvContext(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "knock", string(m))
+}
+
+// Whatever ends a Recv that is reading the socket wakes it, and the token goes back.
+func TestUDPLeadingRecvWakes(t *testing.T) {
+	cases := []struct {
+		name string
+		wake func(ln *Listener, server *Conversation)
+		want error
+	}{
+		{"deadline", func(_ *Listener, s *Conversation) { _ = s.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) }, os.ErrDeadlineExceeded},
+		{"deadline in the past", func(_ *Listener, s *Conversation) { _ = s.SetReadDeadline(aLongTimeAgo) }, os.ErrDeadlineExceeded},
+		{"close", func(_ *Listener, s *Conversation) { _ = s.Close() }, net.ErrClosed},
+		{"listener close", func(ln *Listener, _ *Conversation) { _ = ln.Close() }, net.ErrClosed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, ln, l, client, server := leadSetup(t)
+			p := peerOf(t, server)
+			got := recvAsync(server)
+			waitLeading(t, l, p)
+			tc.wake(ln, server)
+			select {
+			case r := <-got:
+				assert.ErrorIs(t, r.err, tc.want)
+			case <-ctx.Done():
+				t.Fatal("Recv was not woken")
+			}
+			if errors.Is(tc.want, os.ErrDeadlineExceeded) {
+				// The conversation goes on, and its next Recv reads the socket again.
+				require.NoError(t, server.SetReadDeadline(time.Time{}))
+				got = recvAsync(server)
+				waitLeading(t, l, p)
+				require.NoError(t, client.SendString("after"))
+				r := <-got
+				require.NoError(t, r.err)
+				assert.Equal(t, "after", r.msg)
+			}
+		})
+	}
+}
+
+// A Recv bounded by a context that ends while it reads the socket returns the
+// context's error.
+func TestUDPLeadingRecvContext(t *testing.T) {
+	ctx, _, l, client, server := leadSetup(t)
+	p := peerOf(t, server)
+	short, cancel := context.WithCancel(ctx)
+	got := make(chan error, 1)
+	go func() {
+		_, err := server.RecvContext(short)
+		got <- err
+	}()
+	waitLeading(t, l, p)
+	cancel()
+	select {
+	case err := <-got:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-ctx.Done():
+		t.Fatal("RecvContext was not woken")
+	}
+	require.NoError(t, client.SendString("still here"))
+	m, err := server.RecvContext(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "still here", string(m))
+}
