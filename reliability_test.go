@@ -41,19 +41,6 @@ func scale(full, bounded int) int {
 	return bounded
 }
 
-// raiseFileLimit raises the soft limit on open files to the hard limit, as a server
-// holding thousands of conversations needs, and fails the test if that is still below need.
-func raiseFileLimit(t *testing.T, need uint64) {
-	t.Helper()
-	var lim syscall.Rlimit
-	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
-	}
-	require.GreaterOrEqual(t, lim.Cur, need, "open-file limit too low for this suite (ulimit -n)")
-}
-
 // openFiles counts this process's open file descriptors.
 func openFiles(t *testing.T) int {
 	t.Helper()

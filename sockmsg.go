@@ -341,7 +341,10 @@ type Conversation struct {
 	recvMu  sync.Mutex
 	recvErr error  // sticky: the peer left, said goodbye, or broke the framing
 	rbuf    []byte // bytes read but not yet delivered are rbuf[r:w]
+	small   []byte // the buffer rbuf starts with, and returns to when a larger one drains
 	r, w    int
+	filled  bool // the last read filled rbuf: the peer may have more ready
+	frame   int  // the size on the wire of the last message delivered
 	eof     bool
 
 	closed   atomic.Bool
@@ -364,11 +367,23 @@ const smallFrame = 4 << 10
 
 // initialReadBuffer is the read buffer a stream conversation starts with. It grows when
 // a message needs more (up to the maximum message size) and when reads keep filling it
-// (up to streamReadBuffer), and it never shrinks.
+// (up to streamReadBuffer), and the conversation falls back to it once it has delivered
+// all it read, unless the peer seems to be streaming (see fill).
 const (
 	initialReadBuffer = 4 << 10
 	streamReadBuffer  = 64 << 10
 )
+
+// pooledReadBuffer is the size of the larger read buffers that readBuffers holds: room
+// for streamReadBuffer, and for the largest frame under DefaultMaxMessageSize. A buffer
+// that must be larger still is made for the conversation and left to the garbage
+// collector when the conversation falls back.
+const pooledReadBuffer = max(streamReadBuffer, DefaultMaxMessageSize+lengthHeaderSize)
+
+// readBuffers holds larger read buffers between the bursts of stream conversations, so
+// that quiet conversations hold only their first buffers, and one that falls back and
+// grows again allocates nothing.
+var readBuffers = sync.Pool{New: func() any { return new([pooledReadBuffer]byte) }}
 
 func newConversation(conn net.Conn, s settings) *Conversation {
 	return &Conversation{conn: conn, settings: s}
@@ -629,6 +644,7 @@ func (c *Conversation) read() ([]byte, error) {
 		switch {
 		case err == nil:
 			c.r += adv
+			c.frame = adv
 			if c.r == c.w {
 				c.r, c.w = 0, 0
 			}
@@ -654,7 +670,19 @@ func (c *Conversation) fill(need int) error {
 		if c.framing == Raw {
 			size = c.limit // one read is one message of up to limit bytes
 		}
-		c.rbuf = make([]byte, min(size, c.limit+lengthHeaderSize))
+		c.small = make([]byte, min(size, c.limit+lengthHeaderSize))
+		c.rbuf = c.small
+	}
+	if c.r == c.w && len(c.rbuf) > len(c.small) && !c.filled && c.frame <= len(c.small) {
+		// All that was read has been delivered, and this read may wait long for the
+		// peer: wait with the small buffer and give the larger one back, so that a
+		// conversation that goes quiet after a burst holds 4 KiB, not 64. Not when the
+		// peer seems to be streaming, where falling back would cost a second read (and
+		// a pool round trip) per message: after a read that filled the buffer (more may
+		// be ready), or a message that did not fit in the small buffer (the next may
+		// not either). Such a conversation keeps the larger buffer until a later drain.
+		putReadBuffer(c.rbuf)
+		c.rbuf, c.r, c.w = c.small, 0, 0
 	}
 	need = max(need, c.w-c.r+1)
 	if c.r > 0 && (c.w == len(c.rbuf) || len(c.rbuf)-c.r < need) {
@@ -664,22 +692,51 @@ func (c *Conversation) fill(need int) error {
 	if len(c.rbuf) < need {
 		// Grow, never past what the largest frame needs: the split functions refuse
 		// anything larger before it is read.
-		size := min(max(need, 2*len(c.rbuf)), c.limit+lengthHeaderSize)
-		c.rbuf = append(c.rbuf[:c.w], make([]byte, size-c.w)...)
+		c.grow(min(max(need, 2*len(c.rbuf)), c.limit+lengthHeaderSize))
 	}
 	n, err := c.conn.Read(c.rbuf[c.w:])
 	c.w += n
-	if c.w == len(c.rbuf) && c.framing != Raw && len(c.rbuf) < min(streamReadBuffer, c.limit+lengthHeaderSize) {
+	c.filled = c.w == len(c.rbuf)
+	if c.filled && c.framing != Raw && len(c.rbuf) < min(streamReadBuffer, c.limit+lengthHeaderSize) {
 		// The read filled the buffer: the peer is streaming. A larger buffer takes more
 		// messages per system call.
-		size := min(2*len(c.rbuf), streamReadBuffer, c.limit+lengthHeaderSize)
-		c.rbuf = append(c.rbuf, make([]byte, size-len(c.rbuf))...)
+		c.grow(min(2*len(c.rbuf), streamReadBuffer, c.limit+lengthHeaderSize))
 	}
 	if err == io.EOF {
 		c.eof = true
 		return nil
 	}
 	return err
+}
+
+// grow makes rbuf size bytes long, keeping the bytes not yet delivered. Up to
+// pooledReadBuffer it takes a buffer from readBuffers, and grows within it after that.
+func (c *Conversation) grow(size int) {
+	if size <= cap(c.rbuf) {
+		c.rbuf = c.rbuf[:size] // a pooled buffer has the room already
+		return
+	}
+	var b []byte
+	if size <= pooledReadBuffer && c.limit+lengthHeaderSize >= streamReadBuffer {
+		b = readBuffers.Get().(*[pooledReadBuffer]byte)[:size]
+	} else {
+		// Larger than the pool's buffers, or for a conversation whose frames are so
+		// small that it never needs one of them whole.
+		b = make([]byte, size)
+	}
+	c.w = copy(b, c.rbuf[c.r:c.w])
+	c.r = 0
+	if len(c.rbuf) > len(c.small) {
+		putReadBuffer(c.rbuf)
+	}
+	c.rbuf = b
+}
+
+// putReadBuffer lets go of a grown read buffer: back to the pool if it came from there.
+func putReadBuffer(b []byte) {
+	if cap(b) == pooledReadBuffer {
+		readBuffers.Put((*[pooledReadBuffer]byte)(b[:pooledReadBuffer]))
+	}
 }
 
 // readDatagram reads one datagram. The buffer holds one byte more than the limit, so a

@@ -683,6 +683,99 @@ func TestSendAndAppendRecvDoNotAllocate(t *testing.T) {
 	}
 }
 
+// A burst grows a stream conversation's read buffer; once everything read has been
+// delivered (the last message a small one), a Recv that waits for more holds only the
+// small first buffer again, and the messages after that arrive intact and in order, the
+// first of them begun before the buffer shrank and finished after. A Recv past its
+// deadline stands for one that waits: it gets as far as the read.
+func TestReadBufferShrinksWhenDrained(t *testing.T) {
+	frames := map[sockmsg.Framing]func(string) []byte{
+		sockmsg.Lines:          func(m string) []byte { return []byte(m + "\n") },
+		sockmsg.LengthPrefixed: func(m string) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(m))), m...) },
+	}
+	// message i is its number and then size bytes in all.
+	message := func(i, size int) string {
+		m := fmt.Sprintf("%06d ", i)
+		return m + strings.Repeat(string(rune('a'+i%26)), size-len(m))
+	}
+	// With a 1 MiB limit the straddling message needs a buffer larger than the pooled
+	// ones: that one is made, and dropped when the conversation falls back.
+	limits := []struct {
+		name             string
+		limit, straddled int
+	}{{"default", 0, 30000}, {"1MiB", 1 << 20, 100000}}
+	for framing, frame := range frames {
+		for _, l := range limits {
+			t.Run(framing.String()+"/"+l.name, func(t *testing.T) {
+				eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
+					server, conn := rawPair(t, ctx, tr, &sockmsg.Config{Framing: framing, MaxMessageSize: l.limit})
+					next := 0
+					recv := func(size int) {
+						t.Helper()
+						got, err := server.RecvString()
+						require.NoError(t, err)
+						require.Equal(t, message(next, size), got, "message %d", next)
+						next++
+					}
+					waitingHoldsSmallBuffer := func() {
+						t.Helper()
+						require.NoError(t, server.SetReadDeadline(time.Now().Add(-time.Second)))
+						_, err := server.Recv()
+						require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+						require.NoError(t, server.SetReadDeadline(time.Time{}))
+						assert.LessOrEqual(t, sockmsg.ReadBufferCap(server), sockmsg.InitialReadBuffer)
+					}
+
+					// The burst: a message larger than the first buffer, then a stream of
+					// small ones, written while the server reads.
+					const large, small, count = 20000, 100, 2000
+					var burst []byte
+					burst = append(burst, frame(message(0, large))...)
+					for i := 1; i <= count; i++ {
+						burst = append(burst, frame(message(i, small))...)
+					}
+					written := make(chan error, 1)
+					go func() {
+						_, err := conn.Write(burst)
+						written <- err
+					}()
+					recv(large)
+					assert.Greater(t, sockmsg.ReadBufferCap(server), large, "the large message grew the buffer")
+					for range count {
+						recv(small)
+					}
+					require.NoError(t, <-written)
+					// The last read of the burst may have filled the buffer, which keeps it
+					// for the next read, and so does a last message larger than the small
+					// buffer. A large message and a small one, alone, grow it and leave room.
+					_, err := conn.Write(append(frame(message(next, large)), frame(message(next+1, small))...))
+					require.NoError(t, err)
+					recv(large)
+					recv(small)
+					require.Greater(t, sockmsg.ReadBufferCap(server), large, "the buffer is kept until the next read")
+
+					// A large message whose first part waits in the socket while the buffer
+					// shrinks, then more: all intact and in order, and the buffer goes back again.
+					straddling := frame(message(next, l.straddled))
+					_, err = conn.Write(straddling[:3000])
+					require.NoError(t, err)
+					waitingHoldsSmallBuffer()
+					rest := append(append(straddling[3000:], frame(message(next+1, large))...), frame(message(next+2, small))...)
+					go func() {
+						_, err := conn.Write(rest)
+						written <- err
+					}()
+					recv(l.straddled)
+					recv(large)
+					recv(small)
+					require.NoError(t, <-written)
+					waitingHoldsSmallBuffer()
+				})
+			})
+		}
+	}
+}
+
 func TestStats(t *testing.T) {
 	eachStream(t, func(t *testing.T, ctx context.Context, tr transport) {
 		ln := listen(t, ctx, tr, nil)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -39,26 +38,6 @@ type idleResult struct {
 	bytesPerConv float64       // HeapInuse+StackInuse growth per conversation
 	stackPerConv float64       // the StackInuse part of it
 	perConv      time.Duration // setup time per conversation
-}
-
-// raiseFDLimit raises the soft descriptor limit to the hard one and bounds
-// idleN so that one process holds idleN conversations with room to spare.
-func raiseFDLimit() {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-		}
-	}
-	const spare = 256
-	if int(lim.Cur)-spare < idleN {
-		idleN = max(int(lim.Cur)-spare, 16)
-		fmt.Fprintf(os.Stderr, "bench: descriptor limit %d: IdleConversations opens %d conversations, not %d\n", lim.Cur, idleN, idleWant)
-	}
 }
 
 func idleConversations(tb testing.TB, p peer, n int) idleResult {
