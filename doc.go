@@ -224,10 +224,11 @@
 // allocates each sender's address).
 //
 // With one busy peer, a round trip costs little more than on a plain socket. With many,
-// most datagrams are read by one goroutine and received by another, which costs a second
-// wake-up. On Linux, [Config.ConnectedPeers] avoids that: the listener still finds new
-// peers, then opens for each a socket connected to that peer (with SO_REUSEPORT), which
-// the system fills and Recv reads directly, for one file descriptor per conversation.
+// most datagrams are read by one goroutine and received by another. On Linux,
+// [Config.ConnectedPeers] gives each conversation a socket of its own instead: the
+// listener still finds new peers, then opens for each a socket connected to that peer
+// (with SO_REUSEPORT), which the system fills and Recv reads directly, for one file
+// descriptor per conversation.
 //
 // Bounds, and what is dropped. Both waiting lines are bounded, so a flood cannot make a
 // server grow without end. [Config.Backlog] (default [DefaultBacklog]) bounds the
