@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,26 +17,39 @@ import (
 // routes other peers' datagrams while it waits for its own, and gives the token back to
 // the listener's reader goroutine when no Recv wants it.
 
-// leadSetup listens on udp, dials it, and accepts the client's first datagram.
+// leadSetup is udpPair on a default listener on 127.0.0.1.
 func leadSetup(t *testing.T) (ctx context.Context, ln *Listener, l *packetListener, client, server *Conversation) {
+	t.Helper()
+	ctx, ln, client, server = udpPair(t, nil, "udp", "127.0.0.1:0", "127.0.0.1")
+	return ctx, ln, ln.ln.(*packetListener), client, server
+}
+
+// udpPair listens on network and address with cfg, dials the listener's port on
+// dialHost, and accepts the client's first datagram, "first". ctx bounds the test; it
+// skips when network is udp6 and there is no IPv6 loopback. Everything is closed when
+// the test ends.
+func udpPair(t *testing.T, cfg *Config, network, address, dialHost string) (ctx context.Context, ln *Listener, client, server *Conversation) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
-	ln, err := Listen("udp", "127.0.0.1:0")
+	ln, err := cfg.Listen(ctx, network, address)
+	if err != nil && network == "udp6" {
+		t.Skip("no IPv6 loopback:", err)
+	}
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ln.Close() })
-	l = ln.ln.(*packetListener)
-	client, err = Dial("udp", ln.Addr().String())
+	port := ln.Addr().(*net.UDPAddr).Port
+	client, err = Dial("udp", net.JoinHostPort(dialHost, strconv.Itoa(port)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
-	require.NoError(t, client.SendString("hello"))
+	require.NoError(t, client.SendString("first"))
 	server, err = ln.AcceptContext(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = server.Close() })
 	got, err := server.RecvString()
 	require.NoError(t, err)
-	require.Equal(t, "hello", got)
-	return ctx, ln, l, client, server
+	require.Equal(t, "first", got)
+	return ctx, ln, client, server
 }
 
 // recvAsync runs one RecvString in a goroutine and returns where its result arrives.
