@@ -552,7 +552,8 @@ func (p *peer) connect() {
 }
 
 // peer is one remote address of a packetListener, seen as a net.Conn: Read takes the
-// next datagram from its queue, Write sends on the listener's socket. A connected peer
+// next datagram from its queue, or with the queue empty reads the listener's socket
+// itself (see packetListener); Write sends on the listener's socket. A connected peer
 // (Config.ConnectedPeers) has a socket of its own: Read empties the queue (what came
 // before the socket was connected), then reads the socket; Write sends on it.
 type peer struct {
