@@ -407,11 +407,18 @@ func (c *Conversation) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 // SetDeadline sets the read and write deadlines, as [net.Conn.SetDeadline] does: a Send
 // or Recv still running at t fails with an error matching [os.ErrDeadlineExceeded], and
 // the conversation stays usable. The zero time means no deadline.
+//
+// A time limit on each call (a [Server]'s ReadTimeout and WriteTimeout) still holds
+// when it comes first: a deadline set during a call does not lift it.
 func (c *Conversation) SetDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.readDL, c.writeDL = t, t
-	return wrapErr("set deadline", c.conn.SetDeadline(t))
+	err := c.conn.SetReadDeadline(earliest(t, c.callReadDL))
+	if err == nil {
+		err = c.conn.SetWriteDeadline(earliest(t, c.callWriteDL))
+	}
+	return wrapErr("set deadline", err)
 }
 
 // SetReadDeadline sets the deadline of Recv. See [Conversation.SetDeadline].
@@ -419,7 +426,7 @@ func (c *Conversation) SetReadDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.readDL = t
-	return wrapErr("set deadline", c.conn.SetReadDeadline(t))
+	return wrapErr("set deadline", c.conn.SetReadDeadline(earliest(t, c.callReadDL)))
 }
 
 // SetWriteDeadline sets the deadline of Send. See [Conversation.SetDeadline].
@@ -427,7 +434,7 @@ func (c *Conversation) SetWriteDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.writeDL = t
-	return wrapErr("set deadline", c.conn.SetWriteDeadline(t))
+	return wrapErr("set deadline", c.conn.SetWriteDeadline(earliest(t, c.callWriteDL)))
 }
 
 // Send sends msg as one message. A message the framing cannot carry is refused with
