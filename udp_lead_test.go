@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,6 +194,19 @@ func TestUDPLeadingRecvWakes(t *testing.T) {
 				require.NoError(t, r.err)
 				assert.Equal(t, "after", r.msg)
 			}
+			if tc.name != "listener close" {
+				// The token went back: the listener still admits a new peer.
+				newcomer, err := Dial("udp", ln.Addr().String())
+				require.NoError(t, err)
+				defer newcomer.Close()
+				require.NoError(t, newcomer.SendString("newcomer"))
+				c, err := ln.AcceptContext(ctx)
+				require.NoError(t, err, "no one reads the socket any more")
+				defer c.Close()
+				m, err := c.RecvContext(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, "newcomer", string(m))
+			}
 		})
 	}
 }
@@ -220,4 +234,110 @@ func TestUDPLeadingRecvContext(t *testing.T) {
 	m, err := server.RecvContext(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "still here", string(m))
+}
+
+// The read token survives churn: many conversations at once receiving, timing out on
+// deadlines and contexts, and closing (their peers then starting new ones). Afterwards
+// the listener still admits and serves a new peer, so no path lost the token.
+func TestUDPReadTokenSurvivesChurn(t *testing.T) {
+	ctx, ln, _, _, _ := leadSetup(t)
+	const workers, rounds = 16, 100
+
+	// One goroutine accepts, and hands each new conversation to its peer's worker.
+	var mu sync.Mutex
+	waiting := map[string]chan *Conversation{}
+	go func() {
+		for {
+			c, err := ln.AcceptContext(ctx)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			ch := waiting[c.RemoteAddr().String()]
+			mu.Unlock()
+			if ch == nil {
+				_ = c.Close()
+				continue
+			}
+			ch <- c
+		}
+	}()
+	// open starts a conversation from client with the message first; assert reports a
+	// failure (workers cannot stop the test from their goroutines).
+	open := func(client *Conversation, first string) (*Conversation, bool) {
+		ch := make(chan *Conversation, 1)
+		mu.Lock()
+		waiting[client.LocalAddr().String()] = ch
+		mu.Unlock()
+		if !assert.NoError(t, client.SendString(first)) {
+			return nil, false
+		}
+		select {
+		case c := <-ch:
+			m, err := c.RecvContext(ctx)
+			return c, assert.NoError(t, err) && assert.Equal(t, first, string(m))
+		case <-ctx.Done():
+			return nil, assert.Fail(t, "no conversation for "+first)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			client, err := Dial("udp", ln.Addr().String())
+			if !assert.NoError(t, err) {
+				return
+			}
+			defer client.Close()
+			server, ok := open(client, "hello")
+			if !ok {
+				return
+			}
+			defer func() { _ = server.Close() }()
+			for r := range rounds {
+				switch (w + r) % 4 {
+				case 0: // a message, received by a Recv that may read the socket itself
+					msg := strconv.Itoa(r)
+					if !assert.NoError(t, client.SendString(msg)) {
+						return
+					}
+					m, err := server.RecvContext(ctx)
+					if !assert.NoError(t, err) {
+						return
+					}
+					assert.Equal(t, msg, string(m))
+				case 1: // a context that ends while Recv waits
+					short, cancel := context.WithTimeout(ctx, time.Millisecond)
+					_, err := server.RecvContext(short)
+					cancel()
+					assert.ErrorIs(t, err, context.DeadlineExceeded)
+				case 2: // a deadline that passes while Recv waits
+					assert.NoError(t, server.SetReadDeadline(time.Now().Add(time.Millisecond)))
+					_, err := server.Recv()
+					assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+					assert.NoError(t, server.SetReadDeadline(time.Time{}))
+				case 3: // closed while Recv waits; the peer's next datagram starts anew
+					got := make(chan error, 1)
+					go func() { _, err := server.Recv(); got <- err }()
+					assert.NoError(t, server.Close())
+					assert.ErrorIs(t, <-got, net.ErrClosed)
+					if server, ok = open(client, "again "+strconv.Itoa(r)); !ok {
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	late, err := Dial("udp", ln.Addr().String())
+	require.NoError(t, err)
+	defer late.Close()
+	c, ok := open(late, "late")
+	require.True(t, ok, "a new peer is still admitted")
+	defer c.Close()
+	require.NoError(t, late.SendString("still served"))
+	m, err := c.RecvContext(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "still served", string(m))
 }
