@@ -182,7 +182,7 @@
 //
 // # UDP
 //
-// The seed's second socket type, SOCK_DGRAM, is UDP. Where TCP carries a stream of bytes
+// The tutorial's second socket type, SOCK_DGRAM, is UDP. Where TCP carries a stream of bytes
 // between two connected sockets, UDP carries datagrams: each sendto is one packet with an
 // address on it, and each recvfrom returns one packet and the address it came from. sockmsg
 // gives UDP the same Listen, Dial, Accept, Send and Recv as TCP, with the networks "udp",
@@ -213,7 +213,7 @@
 // one socket. A [Listener] on a datagram network keeps a table from remote address to
 // conversation (the demultiplexer), and one goroutine at a time reads the socket. A Recv
 // that finds nothing waiting for its conversation reads the socket itself. A datagram
-// from its own peer it returns at once, as the seed's recvfrom would. One from an address
+// from its own peer it returns at once, as the tutorial's recvfrom would. One from an address
 // not seen before makes a new conversation, which waits in the accept backlog until Accept
 // hands it out. One from another known address goes to that conversation's queue, where
 // its Recv takes it. While no Recv is reading (from a millisecond after the last one), the
@@ -270,7 +270,7 @@
 //
 // # Serving many peers
 //
-// The seed's server accepts one client and talks to it until it leaves. A real server
+// The tutorial's server accepts one client and talks to it until it leaves. A real server
 // holds many conversations at once and must survive peers that are slow, silent, broken
 // or hostile. [Server] runs that accept loop for you: it calls a handler in its own
 // goroutine for every conversation a [Listener] accepts, and closes the conversation
