@@ -219,7 +219,7 @@
 // its Recv takes it. While no Recv is reading (from a millisecond after the last one), the
 // listener's own goroutine reads and sorts the same way. Send on a server-side
 // conversation sends from the listener's socket to the peer's address, which is what the
-// seed's sendto does. There is no goroutine per peer or per datagram, and on udp networks
+// tutorial's sendto does. There is no goroutine per peer or per datagram, and on udp networks
 // receiving does not allocate per datagram: buffers are reused (on unixgram the net package
 // allocates each sender's address).
 //
