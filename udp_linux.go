@@ -79,8 +79,8 @@ func datagramPending(c syscall.RawConn) bool {
 }
 
 // turnAway connects a peer's socket to its own address (the loopback address, when it is
-// bound to all), from where no peer sends, so that the system stops giving it the peer's datagrams: they go to the
-// listener's socket instead. It reports whether that worked.
+// bound to all), from where no peer sends, so that the system stops giving it the peer's
+// datagrams: they go to the listener's socket instead. It reports whether that worked.
 func turnAway(c syscall.RawConn) bool {
 	var serr error
 	err := c.Control(func(fd uintptr) {
