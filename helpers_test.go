@@ -25,6 +25,21 @@ type transport struct {
 	name    string
 	network string
 	stream  bool
+	// connected: listen with Config.ConnectedPeers, whatever else the test's Config says.
+	connected bool
+}
+
+// config is cfg as the transport listens with it.
+func (tr transport) config(cfg *sockmsg.Config) *sockmsg.Config {
+	if !tr.connected {
+		return cfg
+	}
+	c := sockmsg.Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	c.ConnectedPeers = true
+	return &c
 }
 
 // streamTransports are the stream networks; every stream behaviour test runs over each.
@@ -71,7 +86,7 @@ func localAddress(t testing.TB, network string) string {
 // listen opens a listener for the transport that the test closes when it ends.
 func listen(t testing.TB, ctx context.Context, tr transport, cfg *sockmsg.Config) *sockmsg.Listener {
 	t.Helper()
-	ln, err := cfg.Listen(ctx, tr.network, localAddress(t, tr.network))
+	ln, err := tr.config(cfg).Listen(ctx, tr.network, localAddress(t, tr.network))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ln.Close() })
 	return ln

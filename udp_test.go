@@ -26,6 +26,7 @@ import (
 var packetTransports = []transport{
 	{name: "udp", network: "udp"},
 	{name: "unixgram", network: "unixgram"},
+	{name: "udp-connected", network: "udp", connected: true},
 }
 
 // eachPacket runs f as a parallel subtest over every datagram transport.
@@ -92,6 +93,7 @@ func TestDatagramRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, m, back)
 		}
+		assert.Equal(t, sockmsg.ConversationStats{MessagesSent: 5, BytesSent: 60029, MessagesReceived: 6, BytesReceived: 60034}, server.Stats())
 	})
 }
 
@@ -225,6 +227,9 @@ func TestUDPBacklogOverflowIsCounted(t *testing.T) {
 
 func TestUDPPeerQueueOverflowIsCounted(t *testing.T) {
 	eachPacket(t, func(t *testing.T, ctx context.Context, tr transport) {
+		if tr.connected {
+			t.Skip("a connected peer's datagrams wait in its socket's buffer, which PeerQueue does not bound")
+		}
 		ln := listen(t, ctx, tr, &sockmsg.Config{PeerQueue: 4})
 		client := dial(t, ctx, nil, ln)
 		require.NoError(t, client.SendString("hello"))
@@ -265,19 +270,21 @@ func TestOversizeDatagramIsReportedAndConversationGoesOn(t *testing.T) {
 				if !side.listenerReceives {
 					from, to = server, client
 				}
-				require.NoError(t, from.SendString("01234567890"))
-				require.NoError(t, from.SendString("0123456789"))
-				_, err := to.Recv()
-				require.Error(t, err)
-				assert.ErrorIs(t, err, sockmsg.ErrMessageTooLarge)
-				var se *sockmsg.MessageSizeError
-				require.ErrorAs(t, err, &se)
-				assert.True(t, se.Datagram)
-				assert.Equal(t, 10, se.Max)
-				assert.Contains(t, err.Error(), "conversation goes on")
-				got, err := to.RecvString()
-				require.NoError(t, err, "an oversize datagram does not end the conversation")
-				assert.Equal(t, "0123456789", got, "nor is it delivered cut short")
+				for range 2 { // the second time, on ConnectedPeers, surely from the peer's own socket
+					require.NoError(t, from.SendString("01234567890"))
+					require.NoError(t, from.SendString("0123456789"))
+					_, err := to.Recv()
+					require.Error(t, err)
+					assert.ErrorIs(t, err, sockmsg.ErrMessageTooLarge)
+					var se *sockmsg.MessageSizeError
+					require.ErrorAs(t, err, &se)
+					assert.True(t, se.Datagram)
+					assert.Equal(t, 10, se.Max)
+					assert.Contains(t, err.Error(), "conversation goes on")
+					got, err := to.RecvString()
+					require.NoError(t, err, "an oversize datagram does not end the conversation")
+					assert.Equal(t, "0123456789", got, "nor is it delivered cut short")
+				}
 			})
 		}
 	})
@@ -306,10 +313,16 @@ func TestUDPIdleTimeout(t *testing.T) {
 		// The peer speaks again: a new conversation.
 		require.NoError(t, client.SendString("back"))
 		next := accept(t, ctx, ln, "back")
+		require.NoError(t, next.SendString("welcome back"))
+		assert.Equal(t, []string{"welcome back"}, recvStrings(t, client, 1))
 
-		// What was queued before the peer fell silent is still delivered.
+		// What came before the peer fell silent is still delivered. On the queue the
+		// conversation ends with it queued; on ConnectedPeers a datagram waiting unread on
+		// the peer's socket keeps the conversation alive until it is read.
 		require.NoError(t, client.SendString("queued"))
-		require.Eventually(t, func() bool { return next.SendString("ping") != nil }, 10*time.Second, 5*time.Millisecond)
+		if !tr.connected {
+			require.Eventually(t, func() bool { return next.SendString("ping") != nil }, 10*time.Second, 5*time.Millisecond)
+		}
 		got, err := next.RecvString()
 		require.NoError(t, err)
 		assert.Equal(t, "queued", got)
@@ -319,19 +332,20 @@ func TestUDPIdleTimeout(t *testing.T) {
 }
 
 func TestUDPTrafficKeepsConversationAlive(t *testing.T) {
-	ctx := testTimeout(t, 20*time.Second)
-	cfg := &sockmsg.Config{IdleTimeout: 400 * time.Millisecond}
-	server, client := pair(t, ctx, packetTransports[0], cfg)
-	// Ten messages 100ms apart span a second, well past the idle timeout.
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for i := range 10 {
-		<-tick.C
-		require.NoError(t, client.SendString(fmt.Sprint(i)))
-		got, err := server.RecvString()
-		require.NoError(t, err, "message %d", i)
-		assert.Equal(t, fmt.Sprint(i), got)
-	}
+	eachPacket(t, func(t *testing.T, ctx context.Context, tr transport) {
+		cfg := &sockmsg.Config{IdleTimeout: 400 * time.Millisecond}
+		server, client := pair(t, ctx, tr, cfg)
+		// Ten messages 100ms apart span a second, well past the idle timeout.
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := range 10 {
+			<-tick.C
+			require.NoError(t, client.SendString(fmt.Sprint(i)))
+			got, err := server.RecvString()
+			require.NoError(t, err, "message %d", i)
+			assert.Equal(t, fmt.Sprint(i), got)
+		}
+	})
 }
 
 func TestUDPListenerCloseEndsEverything(t *testing.T) {
@@ -361,7 +375,9 @@ func TestUDPListenerCloseEndsEverything(t *testing.T) {
 			assert.Contains(t, err.Error(), "listener was closed")
 		}
 		for _, s := range servers {
-			assert.ErrorIs(t, s.SendString("x"), net.ErrClosed)
+			err := s.SendString("x")
+			assert.ErrorIs(t, err, net.ErrClosed)
+			assert.Contains(t, err.Error(), "listener was closed")
 			assert.NoError(t, s.Close())
 		}
 		assert.ErrorIs(t, ln.Close(), net.ErrClosed, "second Close")
@@ -385,15 +401,22 @@ func TestUDPCloseRemovesThatPeerOnly(t *testing.T) {
 		require.NoError(t, sa.Close())
 		_, err := sa.Recv()
 		assert.ErrorIs(t, err, net.ErrClosed)
+		assert.ErrorIs(t, sa.SendString("x"), net.ErrClosed)
 
 		require.NoError(t, b.SendString("b still here"))
 		assert.Equal(t, []string{"b still here"}, recvStrings(t, sb, 1))
 		require.NoError(t, sb.SendString("yes"))
 		assert.Equal(t, []string{"yes"}, recvStrings(t, b, 1))
 
+		// a's next datagram starts a new conversation (on ConnectedPeers: the closed
+		// one's socket is gone, so it reaches the listener), which works both ways.
 		require.NoError(t, a.SendString("a again"))
 		sa2 := accept(t, ctx, ln, "a again")
 		assert.Equal(t, a.LocalAddr().String(), sa2.RemoteAddr().String())
+		require.NoError(t, sa2.SendString("hello again"))
+		assert.Equal(t, []string{"hello again"}, recvStrings(t, a, 1))
+		require.NoError(t, a.SendString("and on"))
+		assert.Equal(t, []string{"and on"}, recvStrings(t, sa2, 1))
 		assert.Equal(t, sockmsg.ListenerStats{Accepted: 3, Open: 2}, ln.Stats())
 	})
 }
