@@ -13,21 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// udpTransport is the network of the ConnectedPeers tests. The UDP behaviour tests
-// (udp_test.go) run over ConnectedPeers too, as the udp-connected transport; the tests
-// here are about what only ConnectedPeers does.
-var udpTransport = packetTransports[0]
-
-// connected is a Config with ConnectedPeers and the given idle timeout (0: default).
-func connected(idle time.Duration) *sockmsg.Config {
-	return &sockmsg.Config{ConnectedPeers: true, IdleTimeout: idle}
-}
+// The UDP behaviour tests (udp_test.go) run over ConnectedPeers too, as the
+// udp-connected transport; the tests here are about what only ConnectedPeers does.
 
 // Datagrams sent before the server accepts reach the listener, the peer's socket, or
 // both: none is lost.
 func TestConnectedPeersEarlyDatagramsAreDelivered(t *testing.T) {
 	ctx := testTimeout(t, 20*time.Second)
-	ln := listen(t, ctx, udpTransport, connected(0))
+	ln := listen(t, ctx, udpConnected, nil)
 	client := dial(t, ctx, nil, ln)
 	var want []string
 	for i := range 20 {
@@ -46,7 +39,7 @@ func TestConnectedPeersEarlyDatagramsAreDelivered(t *testing.T) {
 // conversation does not hear of it, as without ConnectedPeers.
 func TestConnectedPeersIgnoreRefusals(t *testing.T) {
 	ctx := testTimeout(t, 20*time.Second)
-	server, client := pair(t, ctx, udpTransport, connected(0))
+	server, client := pair(t, ctx, udpConnected, nil)
 	require.NoError(t, client.Close())
 	for range 3 {
 		require.NoError(t, server.SendString("anyone?"))

@@ -26,8 +26,11 @@ import (
 var packetTransports = []transport{
 	{name: "udp", network: "udp"},
 	{name: "unixgram", network: "unixgram"},
-	{name: "udp-connected", network: "udp", connected: true},
+	udpConnected,
 }
+
+// udpConnected is udp with Config.ConnectedPeers.
+var udpConnected = transport{name: "udp-connected", network: "udp", connected: true}
 
 // eachPacket runs f as a parallel subtest over every datagram transport.
 func eachPacket(t *testing.T, f func(t *testing.T, ctx context.Context, tr transport)) {
@@ -134,23 +137,20 @@ func TestUDPConfigIsNotChanged(t *testing.T) {
 	assert.Equal(t, want, *cfg)
 }
 
-// udpListenModes are the two ways a UDP listener can hand datagrams to its
+// udpTransports are the two ways a UDP listener can hand datagrams to its
 // conversations: through their queues, and through sockets of their own.
-var udpListenModes = []struct {
-	name string
-	cfg  *sockmsg.Config
-}{{"queue", nil}, {"connected", connected(0)}}
+var udpTransports = []transport{packetTransports[0], udpConnected}
 
 func TestUDPManyPeersAtOnce(t *testing.T) {
-	for _, mode := range udpListenModes {
-		t.Run(mode.name, func(t *testing.T) { manyPeersAtOnce(t, mode.cfg) })
+	for _, tr := range udpTransports {
+		t.Run(tr.name, func(t *testing.T) { manyPeersAtOnce(t, tr) })
 	}
 }
 
-func manyPeersAtOnce(t *testing.T, cfg *sockmsg.Config) {
+func manyPeersAtOnce(t *testing.T, tr transport) {
 	const peers, each = 50, 5
 	ctx := testTimeout(t, 20*time.Second)
-	ln := listen(t, ctx, packetTransports[0], cfg)
+	ln := listen(t, ctx, tr, nil)
 
 	// The server echoes every message on the conversation it came in on.
 	var servers sync.WaitGroup
@@ -499,16 +499,16 @@ func TestUDPDatagramsDoNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own")
 	}
-	for _, mode := range udpListenModes {
+	for _, tr := range udpTransports {
 		for _, size := range []int{64, 16 << 10} {
-			t.Run(fmt.Sprint(mode.name, "/", size), func(t *testing.T) { datagramsDoNotAllocate(t, mode.cfg, size) })
+			t.Run(fmt.Sprint(tr.name, "/", size), func(t *testing.T) { datagramsDoNotAllocate(t, tr, size) })
 		}
 	}
 }
 
-func datagramsDoNotAllocate(t *testing.T, cfg *sockmsg.Config, size int) {
+func datagramsDoNotAllocate(t *testing.T, tr transport, size int) {
 	ctx := testTimeout(t, 20*time.Second)
-	server, client := pair(t, ctx, packetTransports[0], cfg)
+	server, client := pair(t, ctx, tr, nil)
 	msg := []byte(strings.Repeat("u", size))
 	buf := make([]byte, 0, 64<<10)
 	roundTrip := func() {
@@ -603,14 +603,14 @@ func TestErrIdleTimeoutIsNotADeadline(t *testing.T) {
 
 // BenchmarkUDPRoundTrip sends a datagram to the listener side and back.
 func BenchmarkUDPRoundTrip(b *testing.B) {
-	for _, mode := range udpListenModes {
-		b.Run(mode.name, func(b *testing.B) { udpRoundTrips(b, mode.cfg) })
+	for _, tr := range udpTransports {
+		b.Run(tr.name, func(b *testing.B) { udpRoundTrips(b, tr) })
 	}
 }
 
-func udpRoundTrips(b *testing.B, cfg *sockmsg.Config) {
+func udpRoundTrips(b *testing.B, tr transport) {
 	ctx := testTimeout(b, time.Minute)
-	server, client := pair(b, ctx, packetTransports[0], cfg)
+	server, client := pair(b, ctx, tr, nil)
 	msg := []byte(strings.Repeat("b", 512))
 	buf := make([]byte, 0, 64<<10)
 	// Warm up: the client's receive buffer is made on its first Recv.
@@ -689,17 +689,17 @@ func TestDialledUDPSurvivesARefusedDatagram(t *testing.T) {
 // BenchmarkUDPManyPeers is 16 clients doing ping-pong at once against one listener, a
 // goroutine per conversation on the server; an op is one round trip of one client.
 func BenchmarkUDPManyPeers(b *testing.B) {
-	for _, mode := range udpListenModes {
-		b.Run(mode.name, func(b *testing.B) {
+	for _, tr := range udpTransports {
+		b.Run(tr.name, func(b *testing.B) {
 			const clients = 16
 			ctx := testTimeout(b, time.Minute)
-			ln := listen(b, ctx, packetTransports[0], mode.cfg)
+			ln := listen(b, ctx, tr, nil)
 			msg := []byte(strings.Repeat("b", 64))
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			conns := make([]*sockmsg.Conversation, clients)
 			for i := range conns {
-				conns[i] = dial(b, ctx, mode.cfg, ln)
+				conns[i] = dial(b, ctx, nil, ln)
 				require.NoError(b, conns[i].Send(msg))
 				server := accept(b, ctx, ln, string(msg))
 				require.NoError(b, server.Send(msg))
